@@ -1,0 +1,3 @@
+"""disentangle-bench: a benchmark suite for disentangled representation learning."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,21 @@
+"""Ground-truth datasets: the bottom layer of the package."""
+
+from .base import (
+    DatasetError,
+    GroundTruthDataset,
+    batch_rng,
+    observation_batch,
+    observation_batches,
+)
+from .registry import check_dataset_name, get_dataset, list_datasets
+
+__all__ = [
+    "DatasetError",
+    "GroundTruthDataset",
+    "batch_rng",
+    "check_dataset_name",
+    "get_dataset",
+    "list_datasets",
+    "observation_batch",
+    "observation_batches",
+]
