@@ -1,0 +1,19 @@
+"""Models: VAE-family objectives on shared encoder/decoder architectures (on ``data``)."""
+
+from .architectures import ARCHITECTURES, build_architecture
+from .base import LossOutput, Objective, bernoulli_nll, gaussian_kl_per_dim
+from .registry import check_model_hparams, get_model, list_models, model_class, model_defaults
+
+__all__ = [
+    "ARCHITECTURES",
+    "LossOutput",
+    "Objective",
+    "bernoulli_nll",
+    "build_architecture",
+    "check_model_hparams",
+    "gaussian_kl_per_dim",
+    "get_model",
+    "list_models",
+    "model_class",
+    "model_defaults",
+]
