@@ -11,6 +11,11 @@ from .base import GroundTruthDataset
 # listing datasets never opens a file.
 _FACTORIES: dict[str, str] = {
     "tiny": "disentangle_bench.data.tiny:TinySquares",
+    "dsprites": "disentangle_bench.data.dsprites_file:DSpritesFile",
+    "dsprites-procedural": "disentangle_bench.data.dsprites_procedural:ProceduralDSprites",
+    "color-dsprites": "disentangle_bench.data.dsprites_variants:ColorDSprites",
+    "noisy-dsprites": "disentangle_bench.data.dsprites_variants:NoisyDSprites",
+    "shapes3d": "disentangle_bench.data.shapes3d:Shapes3D",
 }
 
 

@@ -1,0 +1,125 @@
+"""``dsprites``: the real dSprites file (Matthey et al. 2017, deepmind/dsprites-dataset).
+
+``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` holds ``imgs`` uint8 (N, 64, 64) with values
+0/1, ``latents_values`` float64 (N, 6), ``latents_classes`` int64 (N, 6) and ``metadata``, a
+Python-2 pickle (dict with ``latents_sizes``, ``latents_names``, ``latents_possible_values``).
+The grid is read from the metadata, so a reduced file in the same format loads too.
+
+The 737,280 images would take 3 GB as uint8 (12 GB as float32); they are decompressed from the
+archive in chunks and kept as packed bits (377 MB), unpacked to float32 per batch.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import dsprites_spec as spec
+from .base import DatasetError
+from .files import find_data_file, missing_file_error
+
+_REQUIRED_KEYS = ("imgs", "latents_values", "latents_classes", "metadata")
+_CHUNK_IMAGES = 8192
+
+
+class DSpritesFile(spec.BinaryDSprites):
+    """dSprites loaded from the real ``.npz`` file (``path``, else looked up in the data dirs)."""
+
+    name = "dsprites"
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        if path is None:
+            path = find_data_file(spec.FILE_NAME)
+            if path is None:
+                raise missing_file_error("dsprites", offline_alternative="dsprites-procedural")
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DatasetError(f"dSprites file {self.path} does not exist")
+        try:
+            self._load()
+        except DatasetError:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+            raise DatasetError(
+                f"{self.path}: cannot read the dSprites file ({type(error).__name__}: {error}); "
+                "it is corrupt or truncated: delete it and download it again"
+            ) from error
+
+    @property
+    def factor_values(self) -> tuple[np.ndarray, ...]:
+        return self._factor_values
+
+    def masks(self, factors: np.ndarray) -> np.ndarray:
+        rows = self.index_of(factors)
+        bits = np.unpackbits(self._packed[rows], axis=1, count=spec.IMAGE_SIZE**2)
+        return bits.reshape(len(rows), spec.IMAGE_SIZE, spec.IMAGE_SIZE)
+
+    # ---- loading and validation ----------------------------------------------------------
+    def _fail(self, what: str) -> DatasetError:
+        return DatasetError(f"{self.path}: not a valid dSprites file: {what}")
+
+    def _load(self) -> None:
+        with np.load(self.path, allow_pickle=True, encoding="latin1") as archive:
+            missing = [key for key in _REQUIRED_KEYS if key not in archive.files]
+            if missing:
+                raise self._fail(f"missing key(s) {missing} (has {sorted(archive.files)})")
+            self._read_metadata(archive["metadata"])
+            n = len(self)
+            classes = self._checked(archive["latents_classes"], "latents_classes", np.int64, (n, 6))
+            self._checked(archive["latents_values"], "latents_values", np.float64, (n, 6))
+        if not np.array_equal(classes, self.factors_of(np.arange(n))):
+            raise self._fail("latents_classes are not in row-major order (posY fastest)")
+        self._packed = self._read_packed_images(n)
+
+    def _read_metadata(self, metadata: np.ndarray) -> None:
+        metadata = metadata[()] if isinstance(metadata, np.ndarray) else metadata
+        if not isinstance(metadata, dict) or not {
+            "latents_sizes", "latents_names", "latents_possible_values"
+        } <= set(metadata):
+            raise self._fail(
+                "metadata must be a dict with latents_sizes, latents_names, latents_possible_values"
+            )
+        names = tuple(str(name) for name in metadata["latents_names"])
+        if names != spec.FACTOR_NAMES:
+            raise self._fail(f"latents_names {names}, expected {spec.FACTOR_NAMES}")
+        self.factor_sizes = tuple(int(size) for size in metadata["latents_sizes"])
+        values = metadata["latents_possible_values"]
+        self._factor_values = tuple(np.asarray(values[name], dtype=float) for name in names)
+        if tuple(len(v) for v in self._factor_values) != self.factor_sizes:
+            raise self._fail("latents_possible_values do not match latents_sizes")
+
+    def _checked(self, array: np.ndarray, key: str, dtype: type, shape: tuple) -> np.ndarray:
+        if array.dtype != dtype or array.shape != shape:
+            raise self._fail(
+                f"{key} is {array.dtype} {array.shape}, expected {np.dtype(dtype)} {shape}"
+            )
+        return array
+
+    def _read_packed_images(self, n: int) -> np.ndarray:
+        """Stream ``imgs`` out of the archive chunk by chunk into packed bits (n, 512)."""
+        pixels = spec.IMAGE_SIZE**2
+        packed = np.empty((n, pixels // 8), dtype=np.uint8)
+        with zipfile.ZipFile(self.path) as archive, archive.open("imgs.npy") as stream:
+            shape, fortran, dtype = _read_npy_header(stream)
+            expected = (n, spec.IMAGE_SIZE, spec.IMAGE_SIZE)
+            if dtype != np.uint8 or shape != expected or fortran:
+                raise self._fail(f"imgs is {dtype} {shape}, expected uint8 {expected} (C order)")
+            for start in range(0, n, _CHUNK_IMAGES):
+                count = min(_CHUNK_IMAGES, n - start)
+                buffer = stream.read(count * pixels)
+                if len(buffer) != count * pixels:
+                    raise self._fail(f"imgs ends after {start + len(buffer) // pixels} images")
+                chunk = np.frombuffer(buffer, dtype=np.uint8).reshape(count, pixels)
+                if chunk.max(initial=0) > 1:
+                    raise self._fail("imgs must hold 0/1 values")
+                packed[start:start + count] = np.packbits(chunk, axis=1)
+        return packed
+
+
+def _read_npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    return np.lib.format.read_array_header_2_0(stream)
