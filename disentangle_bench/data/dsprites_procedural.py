@@ -7,7 +7,7 @@ them.
 
 Geometry (in pixels, pixel ``i`` covering ``[i, i + 1)``; a pixel is on iff its centre is inside):
 
-* square of side ``20.42 · scale``; ellipse of axes ``24.5 · scale`` by ``12.25 · scale``
+* square of side ``20.5 · scale``; ellipse of axes ``24.5 · scale`` by ``12.25 · scale``
   (long axis horizontal at orientation 0); heart = the classic curve
   ``x = 16 sin³t, y = 13 cos t − 5 cos 2t − 2 cos 3t − cos 4t`` (the shape referenced in
   dsprites-dataset issue #2) scaled to width ``20.42 · scale``, point up, lobes on top.
@@ -32,7 +32,7 @@ import numpy as np
 from . import dsprites_spec as spec
 
 BOX = 33  # sprite box side; the box's top-left corner is (posY, posX) in pixels
-SQUARE_SIDE = 20.42
+SQUARE_SIDE = 20.5
 ELLIPSE_AXES = (24.5, 12.25)  # full length along x, y at orientation 0
 HEART_WIDTH = 20.42
 _HEART_VERTICES = 256
@@ -61,14 +61,16 @@ def _inside_polygon(px: np.ndarray, py: np.ndarray, polygon: np.ndarray) -> np.n
     return (straddles & (px < x_cross)).sum(axis=-1) % 2 == 1
 
 
-def render_sprite(shape: int, scale: float, angle: float) -> np.ndarray:
-    """Boolean BOX×BOX mask of one sprite centred in the box (centre at 16.5, 16.5)."""
+def render_sprites(shape: int, scale: float, angles: np.ndarray) -> np.ndarray:
+    """Boolean masks (len(angles), BOX, BOX) of one sprite at each angle, centred in the box
+    (centre at 16.5, 16.5)."""
     centre = BOX / 2
     grid = np.arange(BOX) + 0.5 - centre
     gx, gy = np.meshgrid(grid, grid)  # gy: rows (down), gx: columns (right)
     # Rotating the sprite counter-clockwise on screen (y down) = rotating the sample points the
     # other way into the sprite's own frame.
-    cos, sin = np.cos(angle), np.sin(angle)
+    cos = np.cos(np.asarray(angles, dtype=float))[:, None, None]
+    sin = np.sin(np.asarray(angles, dtype=float))[:, None, None]
     u = np.round(cos * gx - sin * gy, 9)
     v = np.round(sin * gx + cos * gy, 9)
     if shape == 0:
@@ -78,20 +80,18 @@ def render_sprite(shape: int, scale: float, angle: float) -> np.ndarray:
         a, b = ELLIPSE_AXES[0] * scale / 2, ELLIPSE_AXES[1] * scale / 2
         return (u / a) ** 2 + (v / b) ** 2 < 1.0
     if shape == 2:
-        return _inside_polygon(u / (HEART_WIDTH * scale), v / (HEART_WIDTH * scale),
-                               _heart_polygon())
+        width = HEART_WIDTH * scale
+        return _inside_polygon(u / width, v / width, _heart_polygon())
     raise ValueError(f"shape class must be 0, 1 or 2, got {shape}")
 
 
 def render_sprite_masks() -> np.ndarray:
     """All sprites: bool (3, 6, 40, BOX, BOX) indexed by (shape, scale, orientation) class."""
     _, _, scales, angles, _, _ = spec.factor_values()
-    masks = np.zeros((3, len(scales), len(angles), BOX, BOX), dtype=bool)
-    for shape in range(3):
-        for i, scale in enumerate(scales):
-            for j, angle in enumerate(angles):
-                masks[shape, i, j] = render_sprite(shape, scale, angle)
-    return masks
+    return np.stack([
+        np.stack([render_sprites(shape, scale, angles) for scale in scales])
+        for shape in range(3)
+    ])
 
 
 @functools.lru_cache(maxsize=1)
