@@ -28,6 +28,7 @@ class DSpritesFile(spec.BinaryDSprites):
     """dSprites loaded from the real ``.npz`` file (``path``, else looked up in the data dirs)."""
 
     name = "dsprites"
+    file_name = spec.FILE_NAME
 
     def __init__(self, path: str | Path | None = None) -> None:
         if path is None:

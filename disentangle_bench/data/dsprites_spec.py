@@ -49,6 +49,7 @@ class BinaryDSprites(GroundTruthDataset):
     factor_names: tuple[str, ...] = FACTOR_NAMES
     factor_sizes: tuple[int, ...] = FACTOR_SIZES
     observation_shape = (1, IMAGE_SIZE, IMAGE_SIZE)
+    value_names = {"shape": SHAPE_NAMES}
 
     @property
     def factor_values(self) -> tuple[np.ndarray, ...]:

@@ -40,6 +40,8 @@ def dsprites_source(source: str = "procedural", path: str | Path | None = None
 class _DSpritesVariant(GroundTruthDataset):
     observation_shape = (3, spec.IMAGE_SIZE, spec.IMAGE_SIZE)
     factor_names = spec.FACTOR_NAMES
+    factor_sizes = spec.FACTOR_SIZES  # the source's grid replaces it (a reduced file has its own)
+    value_names = spec.BinaryDSprites.value_names
 
     def __init__(self, source: str = "procedural", path: str | Path | None = None) -> None:
         self.source = dsprites_source(source, path)

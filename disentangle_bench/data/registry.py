@@ -33,6 +33,12 @@ def _factory(name: str) -> Callable[..., GroundTruthDataset]:
     return getattr(import_module(module), attribute)
 
 
+def dataset_class(name: str) -> type[GroundTruthDataset]:
+    """The registered class (or factory) for ``name``, imported without instantiating it: its
+    class attributes describe the published grid without opening any file."""
+    return _factory(name)
+
+
 def get_dataset(name: str, **kwargs) -> GroundTruthDataset:
     """Instantiate a registered dataset by name; unknown names raise a ``KeyError`` listing
     the known ones."""

@@ -27,6 +27,7 @@ class Shapes3D(GroundTruthDataset):
     """3D Shapes from ``3dshapes.h5`` (``path``, else looked up in the data dirs)."""
 
     name = "shapes3d"
+    file_name = FILE_NAME
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES
     observation_shape = (3, 64, 64)
