@@ -1,0 +1,264 @@
+"""The Dask executor on a real cluster: a ``dask scheduler`` and two ``dask worker`` processes
+started here on 127.0.0.1, the sweep driven through ``run_benchmark.py --executor dask``.
+
+* the table of a sweep on the cluster equals the in-process sweep's;
+* a worker SIGKILLed while it trains a run: the run is rescheduled, resumes from its
+  checkpoint, and the sweep completes with each run exactly once and the same table;
+* a wrong scheduler address: one clear error line within a few seconds, non-zero exit;
+* a task that keeps killing its worker is bounded by ``--retries`` and recorded as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed", reason="the dask extra is not installed: pip install -e .[dask]")
+
+from distributed import Client  # noqa: E402
+
+from disentangle_bench.sweep import RunStore, load_results  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+LOOPBACK = "127.0.0.1"
+#: A small grid on the tiny dataset: 2 models × 2 seeds, long enough to be killed mid-training.
+BUDGET = ["--dataset", "tiny", "--architecture", "mlp", "--latent-dim", "4", "--preset", "smoke",
+          "--steps", "300", "--batch-size", "32"]
+GRID = [*BUDGET, "--models", "ae", "beta_vae", "--betas", "4", "--seeds", "0", "1"]
+METRICS = ["--metrics", "mig", "--protocol", "mig.num_train=1000"]
+TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
+SWEEP_TIMEOUT = 240  # seconds: a hung sweep fails the test instead of blocking CI
+
+
+# --- helpers --------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(out: Path, *extra: str, timeout: float = SWEEP_TIMEOUT) -> subprocess.CompletedProcess:
+    """``python run_benchmark.py GRID METRICS --out OUT EXTRA`` in a subprocess."""
+    command = [sys.executable, str(REPO / "run_benchmark.py"), *GRID, *METRICS, "--out", str(out),
+               "--no-report", "--quiet", *extra]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def start_cli(out: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, str(REPO / "run_benchmark.py"), *GRID, *METRICS, "--out", str(out),
+               "--no-report", "--quiet", *extra]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def comparable(out: Path) -> pd.DataFrame:
+    """The sweep's results table without timings, one row per run, sorted by run id."""
+    frame = load_results(out)
+    frame = frame.drop(columns=[c for c in TIMING_COLUMNS if c in frame.columns])
+    return frame.sort_values("run_id").reset_index(drop=True)
+
+
+def assert_complete(frame: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """Every run of the reference present exactly once, finished, with identical numbers."""
+    assert frame["run_id"].is_unique
+    assert sorted(frame["run_id"]) == sorted(reference["run_id"])
+    assert (frame["status"] == "finished").all(), frame[["run_id", "status", "error"]]
+    pd.testing.assert_frame_equal(frame, reference, check_exact=True)
+
+
+class DaskCluster:
+    """A scheduler and named workers as real processes on 127.0.0.1, logs in ``log_dir``."""
+
+    def __init__(self, log_dir: Path, workers: int = 2):
+        self.log_dir = log_dir
+        self.port = free_port()
+        self.address = f"tcp://{LOOPBACK}:{self.port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._spawn("scheduler", ["scheduler", "--host", LOOPBACK, "--port", str(self.port),
+                                  "--no-dashboard"])
+        for index in range(workers):
+            self.start_worker(f"w{index}")
+
+    def _spawn(self, name: str, arguments: list[str]) -> None:
+        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        # Workers run in another directory than the client: the store path must be absolute.
+        workdir = self.log_dir / f"cwd-{name}"
+        workdir.mkdir(exist_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "dask", *arguments], cwd=workdir, env=env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_worker(self, name: str) -> None:
+        # --no-nanny: the process that runs the task is the one the test kills.
+        self._spawn(name, ["worker", self.address, "--name", name, "--nthreads", "1",
+                           "--no-nanny", "--no-dashboard", "--host", LOOPBACK,
+                           "--local-directory", str(self.log_dir / f"scratch-{name}")])
+
+    def client(self) -> Client:
+        return Client(self.address, timeout=60)
+
+    def wait_for_workers(self, count: int) -> None:
+        with self.client() as client:
+            client.wait_for_workers(count, timeout=90)
+
+    def kill(self, name: str) -> None:
+        process = self.processes[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def close(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
+                         for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture
+def cluster(tmp_path_factory):
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask-cluster"))
+    try:
+        cluster.wait_for_workers(2)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> pd.DataFrame:
+    """The grid's table from an in-process sweep (``--executor local --jobs 1``)."""
+    out = tmp_path_factory.mktemp("reference")
+    result = run_cli(out, "--executor", "local", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    return comparable(out)
+
+
+# --- tests ----------------------------------------------------------------------------------
+def test_help_lists_dask_options_without_importing_dask():
+    code = ("import sys; from disentangle_bench.cli import build_parser; "
+            "text = build_parser().format_help(); "
+            "print('--scheduler' in text, '--retries' in text, 'distributed' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.split() == ["True", "True", "False"], result.stderr
+
+
+def test_sweep_on_a_real_cluster_gives_the_local_table(cluster, reference, tmp_path):
+    result = run_cli(tmp_path, "--executor", "dask", "--scheduler", cluster.address)
+    assert result.returncode == 0, result.stderr + cluster.logs()
+    assert_complete(comparable(tmp_path), reference)
+
+
+def run_being_trained(store: RunStore) -> str | None:
+    """A run with a checkpoint on disk and no result yet (it is mid-training)."""
+    for run_id in store.run_ids():
+        checkpoint = store.run_dir(run_id) / "checkpoint"
+        if (checkpoint.is_dir() and any(checkpoint.iterdir())
+                and store.read_metrics(run_id) is None):
+            return run_id
+    return None
+
+
+def worker_running(client: Client, run_id: str) -> str | None:
+    """The name of the worker whose task is training ``run_id``."""
+    workers = client.scheduler_info()["workers"]
+    for address, keys in client.processing().items():
+        if any(run_id in str(key) for key in keys):
+            return workers[address]["name"]
+    return None
+
+
+def test_killed_worker_run_resumes_and_sweep_completes(cluster, reference, tmp_path):
+    sweep = start_cli(tmp_path, "--executor", "dask", "--scheduler", cluster.address)
+    store = RunStore(tmp_path)
+    killed = victim = None
+    deadline = time.monotonic() + SWEEP_TIMEOUT
+    try:
+        with cluster.client() as client:
+            while killed is None and sweep.poll() is None and time.monotonic() < deadline:
+                victim = run_being_trained(store)
+                name = worker_running(client, victim) if victim else None
+                if name is not None:
+                    cluster.kill(name)
+                    killed = name
+                time.sleep(0.05)
+        stdout, stderr = sweep.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert killed is not None, "no run was seen mid-training: the runs finished too fast"
+    assert sweep.returncode == 0, stderr + cluster.logs()
+    assert_complete(comparable(tmp_path), reference)
+    actions = json.loads((tmp_path / "sweep.json").read_text())["summary"]["actions"]
+    assert actions[victim] == "resumed", actions  # it went on from its checkpoint
+    assert sorted(actions.values()).count("resumed") == 1
+
+
+def test_unreachable_scheduler_is_one_clear_line(tmp_path):
+    address = f"tcp://{LOOPBACK}:{free_port()}"  # nothing listens there
+    start = time.monotonic()
+    result = run_cli(tmp_path, "--executor", "dask", "--scheduler", address, timeout=60)
+    elapsed = time.monotonic() - start
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot connect to the Dask scheduler")
+    assert address in lines[0]
+    # Dask's own connect timeout is 30 s; the executor gives up after --scheduler-timeout (5 s).
+    assert elapsed < 25, elapsed
+    assert not (tmp_path / "runs").exists() or not any(
+        (tmp_path / "runs" / run_id / "metrics.json").exists()
+        for run_id in RunStore(tmp_path).run_ids())
+
+
+def kill_own_worker(spec_record: dict, store_root: str, torch_threads: int | None) -> dict:
+    """A task that always kills the worker running it, after noting the attempt."""
+    attempts = Path(store_root) / "attempts.txt"
+    with open(attempts, "a") as handle:
+        handle.write(f"{spec_record['run_id']} {os.getpid()}\n")
+    os._exit(1)
+
+
+def test_task_that_keeps_killing_its_worker_is_bounded_and_recorded(tmp_path):
+    import cloudpickle
+
+    from disentangle_bench.cli import build_parser, build_request
+    from disentangle_bench.sweep import expand, run_sweep
+    from disentangle_bench.sweep.executors.dask import DaskExecutor
+
+    # the workers of a LocalCluster cannot import this test module: ship the task by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+    class Doomed(DaskExecutor):
+        task = staticmethod(kill_own_worker)
+
+    args = build_parser().parse_args([*BUDGET, *METRICS, "--models", "ae", "--seeds", "0"])
+    specs = expand(build_request(args))
+    store = RunStore(tmp_path)
+    summary = run_sweep(specs, store, Doomed(jobs=1, retries=1), progress=False)
+    (run_id,) = summary.run_ids
+    attempts = (tmp_path / "attempts.txt").read_text().split()[::2]
+    assert attempts == [run_id, run_id]  # the first try and --retries 1 more, then given up
+    assert not summary.ok and run_id in summary.failures
+    error = store.read_error(run_id)
+    assert error["phase"] == "executor"
+    assert "KilledWorker" in error["message"]
+    assert load_results(tmp_path)["status"].tolist() == ["failed"]
