@@ -43,12 +43,14 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
 
 
-class SchedulerUnreachable(RuntimeError):
-    """The Dask scheduler could not be reached; the message is one line saying what to do."""
+class SchedulerUnreachable(ValueError):
+    """``--scheduler`` names no reachable Dask scheduler; the message is one line saying what to
+    do. A ``ValueError`` because it is a bad option value: the CLI prints it as one line."""
 
 
-class DaskMissing(RuntimeError):
-    """``dask.distributed`` is not installed; the message says how to install it."""
+class DaskMissing(ValueError):
+    """``--executor dask`` without ``dask.distributed`` installed; the message says how to
+    install it (a ``ValueError`` for the same reason as :class:`SchedulerUnreachable`)."""
 
 
 def run_task(spec_record: dict[str, Any], store_root: str, torch_threads: int | None) -> dict:
@@ -92,9 +94,14 @@ class DaskExecutor(Executor):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DaskExecutor:
-        return cls(jobs=args.jobs, scheduler=getattr(args, "scheduler", None),
-                   retries=getattr(args, "retries", DEFAULT_RETRIES),
-                   connect_timeout=getattr(args, "scheduler_timeout", DEFAULT_CONNECT_TIMEOUT))
+        """The executor, checked before anything is written or trained: dask is installed and
+        ``--scheduler`` (when given) answers within ``--scheduler-timeout``."""
+        executor = cls(jobs=args.jobs, scheduler=getattr(args, "scheduler", None),
+                       retries=getattr(args, "retries", DEFAULT_RETRIES),
+                       connect_timeout=getattr(args, "scheduler_timeout",
+                                               DEFAULT_CONNECT_TIMEOUT))
+        executor.check()
+        return executor
 
     def __init__(self, jobs: int = 1, *, scheduler: str | None = None,
                  retries: int = DEFAULT_RETRIES,
@@ -107,6 +114,12 @@ class DaskExecutor(Executor):
         self.scheduler = scheduler
         self.retries = retries
         self.connect_timeout = connect_timeout
+
+    def check(self) -> None:
+        """Raise :class:`DaskMissing` or :class:`SchedulerUnreachable` now rather than mid-sweep."""
+        distributed = _import_distributed()
+        if self.scheduler:
+            self._connect_to_scheduler(distributed).close()
 
     def describe(self) -> str:
         if self.scheduler:
@@ -137,8 +150,9 @@ class DaskExecutor(Executor):
         by_file = Path(target).is_file()
         try:
             if by_file:
-                return distributed.Client(scheduler_file=target, timeout=self.connect_timeout)
-            return distributed.Client(target, timeout=self.connect_timeout)
+                return distributed.Client(scheduler_file=target, timeout=self.connect_timeout,
+                                          set_as_default=False)
+            return distributed.Client(target, timeout=self.connect_timeout, set_as_default=False)
         except Exception as error:  # noqa: BLE001 - any failure here means "no usable scheduler"
             raise SchedulerUnreachable(
                 f"cannot connect to the Dask scheduler {target!r}: {_first_line(error)}; "
@@ -156,7 +170,7 @@ class DaskExecutor(Executor):
                 n_workers=self.jobs, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=logging.CRITICAL)
         try:
-            client = distributed.Client(cluster)
+            client = distributed.Client(cluster, set_as_default=False)
         except BaseException:
             cluster.close()
             raise
@@ -173,7 +187,7 @@ class DaskExecutor(Executor):
                                    key=f"run-{spec.run_id}-{sweep_token}", pure=False,
                                    retries=self.retries)
             futures[future] = spec.run_id
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             run_id = futures[future]
             yield _task_done(run_id, future)
             future.release()
