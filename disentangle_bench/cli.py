@@ -1,16 +1,47 @@
-"""Command-line interface (thin): parses arguments and calls the package layers."""
+"""Command-line interface (thin): parses arguments and calls the package layers.
+
+``run_benchmark.py [OPTIONS]`` runs a sweep (train a model grid, score it, write the report);
+``run_benchmark.py report DIR`` rebuilds a report from a results directory;
+``run_benchmark.py datasets`` / ``preview`` show the datasets.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+import textwrap
+import time
+from typing import Any, NoReturn
+
+#: Exit codes: 0 all runs finished, 1 some run failed, 2 bad arguments, 130 interrupted.
+EXIT_OK, EXIT_FAILED_RUNS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: Per-model grid flags: flag dest -> hyperparameter name. The flag applies to every selected
+#: model that has the hyperparameter.
+HPARAM_FLAGS = {"betas": "beta", "gammas": "gamma", "c_maxes": "c_max", "lambdas": "lambda_od"}
+DEFAULT_MODELS = ["ae", "beta_vae"]
+DEFAULT_BETAS = [1.0, 2.0, 4.0, 8.0]
+DEFAULT_DATASET = "dsprites-procedural"
 
 
+class UsageError(Exception):
+    """A bad argument: printed as one line, exit code 2, before anything is trained."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) so every bad argument is one clear line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
+
+
+# --- subcommands kept from the data layer ----------------------------------------------------
 def _datasets_command(argv: list[str]) -> int:
     from .data.preview import describe_datasets
 
-    argparse.ArgumentParser(prog="run_benchmark.py datasets",
-                            description="List the datasets and their factors.").parse_args(argv)
+    _Parser(prog="run_benchmark.py datasets",
+            description="List the datasets and their factors.").parse_args(argv)
     print(describe_datasets())
     return 0
 
@@ -19,11 +50,11 @@ def _preview_command(argv: list[str]) -> int:
     from .data import get_dataset
     from .data.preview import save_factor_sweep_grid
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="run_benchmark.py preview",
         description="Write a PNG grid: one row per factor, swept across its values.",
     )
-    parser.add_argument("--dataset", default="dsprites-procedural")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET)
     parser.add_argument("--out", default=None, help="PNG path (default results/preview-NAME.png)")
     parser.add_argument("--seed", type=int, default=0, help="picks the base factors")
     args = parser.parse_args(argv)
@@ -34,18 +65,310 @@ def _preview_command(argv: list[str]) -> int:
     return 0
 
 
-SUBCOMMANDS = {"datasets": _datasets_command, "preview": _preview_command}
+def _report_command(argv: list[str]) -> int:
+    from .report import write_report
+
+    parser = _Parser(prog="run_benchmark.py report",
+                     description="Rebuild tables, plots, report.html and report.md from a "
+                                 "results directory (no training).")
+    parser.add_argument("out", metavar="DIR", help="results directory of a sweep (its --out)")
+    parser.add_argument("--all", action="store_true",
+                        help="report every run in the store, not only the last sweep's")
+    args = parser.parse_args(argv)
+    paths = write_report(args.out, all_runs=args.all)
+    print(paths.table_text)
+    print(f"report: {paths.html}")
+    return 0
+
+
+SUBCOMMANDS = {"datasets": _datasets_command, "preview": _preview_command,
+               "report": _report_command}
+
+
+# --- the runner -------------------------------------------------------------------------------
+def _presets_help() -> str:
+    from .sweep.presets import DEFAULT_PRESET, PRESETS
+
+    lines = []
+    for preset in PRESETS.values():
+        default = " (default)" if preset.name == DEFAULT_PRESET else ""
+        lines += textwrap.wrap(f"{preset.name}{default}: {preset.summary}", width=92,
+                               initial_indent="  ", subsequent_indent="      ")
+        lines += textwrap.wrap(preset.budget_line(), width=92, initial_indent="      ",
+                               subsequent_indent="      ")
+    return "\n".join(lines)
+
+
+def _executors_help() -> str:
+    from .sweep.executors import executor_class, list_executors
+
+    return "\n".join(f"  {name}: {executor_class(name).summary}" for name in list_executors())
+
+
+EPILOG = """\
+model grid:
+  The runs are, per selected model, the product of its hyperparameter grids, times the seeds.
+  --betas/--gammas/--c-maxes/--lambdas set the grid of beta/gamma/c_max/lambda_od of every
+  selected model that has that hyperparameter (an error if none has it); --grid MODEL.PARAM=
+  V1,V2 sets any hyperparameter of one model. beta_vae at beta=1 IS the vae and is trained
+  once. DIP-VAE's lambda_d follows lambda_od as in disentanglement_lib's study (x10 for
+  dip_vae_i, x1 for dip_vae_ii) unless set itself. Without --models the models are
+  `ae beta_vae` (the AE baseline plus a beta-VAE per beta); with no grid option at all the
+  default is --betas 1 2 4 8.
+
+presets (explicit --steps, --lr, --protocol, ... override them):
+{presets}
+
+executors:
+{executors}
+
+results store (--out DIR, default results/DATASET-PRESET):
+  DIR/runs/<model>-<hash of the full config>/{{config.json, checkpoint/, train_log.csv,
+  artifacts.npz, metrics.json | error.json}}; re-running the same command skips finished
+  runs and resumes interrupted ones from their last checkpoint. Failed runs are recorded and
+  retried on the next invocation; the exit code is 1 when any run failed, 2 on bad arguments.
+  Tables: DIR/summary.csv|md (mean +- std over seeds) and DIR/results.csv (one row per run);
+  report: DIR/report.html (self-contained) and DIR/report.md; python API:
+  disentangle_bench.sweep.load_results(DIR).
+
+examples:
+  python run_benchmark.py --betas 1 2 4 8
+  python run_benchmark.py --preset smoke
+  python run_benchmark.py --models factor_vae --gammas 10 20 40 --seeds 0 1 2
+  python run_benchmark.py --models annealed_vae --grid annealed_vae.c_max=5,25 --num-seeds 2
+  python run_benchmark.py --metrics mig sap --protocol mig.num_train=2000
+  python run_benchmark.py report results/dsprites-procedural-cpu
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The runner's argument parser (the main path: no subcommand)."""
+    from .sweep.executors import executor_class, list_executors
+    from .sweep.presets import DEFAULT_PRESET, PRESETS
+
+    parser = _Parser(
+        prog="run_benchmark.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a grid of disentanglement models, score every model with the metric "
+                    "suite, and write tables, plots and a report. Subcommands: `datasets`, "
+                    "`preview`, `report DIR`.",
+        epilog=EPILOG.format(presets=_presets_help(), executors=_executors_help()),
+    )
+    grid = parser.add_argument_group("model grid")
+    grid.add_argument("--models", nargs="+", metavar="NAME",
+                      help=f"models to train (default: {' '.join(DEFAULT_MODELS)}); see "
+                           "disentangle_bench.models.list_models()")
+    grid.add_argument("--betas", nargs="+", type=float, metavar="B",
+                      help="beta grid of beta_vae / beta_tcvae (default 1 2 4 8 when no "
+                           "model or grid option is given)")
+    grid.add_argument("--gammas", nargs="+", type=float, metavar="G",
+                      help="gamma grid of factor_vae / annealed_vae")
+    grid.add_argument("--c-maxes", nargs="+", type=float, metavar="C",
+                      help="c_max grid of annealed_vae")
+    grid.add_argument("--lambdas", nargs="+", type=float, metavar="L",
+                      help="lambda_od grid of dip_vae_i / dip_vae_ii")
+    grid.add_argument("--grid", nargs="+", default=[], metavar="MODEL.PARAM=V1,V2",
+                      help="any hyperparameter grid, e.g. annealed_vae.iteration_threshold=1000")
+    seeds = grid.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", nargs="+", type=int, metavar="S",
+                       help="training seeds (default: 0)")
+    seeds.add_argument("--num-seeds", type=int, metavar="N", help="seeds 0 .. N-1")
+
+    budget = parser.add_argument_group("data and training budget (default: the preset's)")
+    budget.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
+                        help=f"training budget and metric protocol (default {DEFAULT_PRESET}; "
+                             "see below)")
+    budget.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help=f"ground-truth dataset (default {DEFAULT_DATASET}; list them with "
+                             "`run_benchmark.py datasets`)")
+    budget.add_argument("--steps", type=int, help="training steps per run")
+    budget.add_argument("--batch-size", type=int, help="training batch size")
+    budget.add_argument("--lr", type=float, help="Adam learning rate")
+    budget.add_argument("--latent-dim", type=int, default=10, help="latent size (default 10)")
+    budget.add_argument("--architecture", default="auto",
+                        choices=["auto", "conv", "conv_paper", "mlp"],
+                        help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
+    budget.add_argument("--precision", choices=["bf16", "fp32"],
+                        help="training precision (default: the preset's)")
+    budget.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="training device (default auto: CUDA when present)")
+
+    metrics = parser.add_argument_group("metrics")
+    metrics.add_argument("--metrics", nargs="+", metavar="NAME",
+                         help="metrics to compute (default: all, with the preset's DCI variant)")
+    metrics.add_argument("--protocol", nargs="+", default=[], metavar="METRIC.PARAM=VALUE",
+                         help="override a metric protocol parameter, e.g. mig.num_train=2000")
+    metrics.add_argument("--eval-seed", type=int, default=0,
+                         help="seed of every metric's sampling (default 0)")
+
+    run = parser.add_argument_group("execution and output")
+    run.add_argument("--executor", default="local", choices=list_executors(),
+                     help="where runs execute (default local)")
+    run.add_argument("--jobs", type=int, default=1,
+                     help="runs at once (local: 1 = in-process, N = N spawned processes with "
+                          "cores/N torch threads each)")
+    for name in list_executors():
+        executor_class(name).add_arguments(run)
+    run.add_argument("--out", metavar="DIR",
+                     help="results directory (default results/DATASET-PRESET)")
+    run.add_argument("--force", action="store_true",
+                     help="delete and re-run this sweep's runs even when finished")
+    run.add_argument("--no-report", action="store_true",
+                     help="skip plots and report.html/.md (tables are still written)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the runs that would execute, then exit")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def _positive(args: argparse.Namespace, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def build_request(args: argparse.Namespace) -> Any:
+    """Turn parsed arguments into a ``SweepRequest``; raises ``UsageError`` for bad ones."""
+    from .models import list_models, model_defaults
+    from .sweep.grid import SweepRequest, parse_assignment
+    from .sweep.presets import get_preset
+
+    _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds"))
+    if args.seeds is not None and min(args.seeds) < 0:
+        raise UsageError(f"--seeds must be non-negative, got {min(args.seeds)}")
+    flagged = {dest: getattr(args, dest) for dest in HPARAM_FLAGS if getattr(args, dest)}
+    models = list(dict.fromkeys(args.models or DEFAULT_MODELS))
+    if args.models is None and not flagged and not args.grid:
+        flagged = {"betas": DEFAULT_BETAS}
+    for model in models:
+        if model not in list_models():
+            raise UsageError(f"unknown model {model!r}; known models: {', '.join(list_models())}")
+
+    grids: dict[str, dict[str, list[Any]]] = {}
+    for dest, values in flagged.items():
+        param = HPARAM_FLAGS[dest]
+        owners = [m for m in models if param in model_defaults(m)]
+        if not owners:
+            having = [m for m in list_models() if param in model_defaults(m)]
+            raise UsageError(f"--{dest.replace('_', '-')} sets {param!r}, which none of the "
+                             f"selected models ({' '.join(models)}) has; add one of "
+                             f"{', '.join(having)} to --models")
+        for model in owners:
+            grids.setdefault(model, {})[param] = list(values)
+    for text in args.grid:
+        model, param, values = parse_assignment(text, what="--grid")
+        if param in grids.get(model, {}):
+            raise UsageError(f"--grid sets {model}.{param}, which another option already sets")
+        grids.setdefault(model, {})[param] = values
+    protocol: dict[str, dict[str, Any]] = {}
+    for text in args.protocol:
+        metric, param, values = parse_assignment(text, what="--protocol")
+        if len(values) != 1:
+            raise UsageError(f"--protocol takes one value per parameter, got {text!r}")
+        protocol.setdefault(metric, {})[param] = values[0]
+    seeds = list(range(args.num_seeds)) if args.num_seeds else (args.seeds or [0])
+    return SweepRequest(
+        models=models, preset=get_preset(args.preset), grids=grids,
+        seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, latent_dim=args.latent_dim,
+        architecture=args.architecture, precision=args.precision, device=args.device,
+        metrics=args.metrics, protocol=protocol, eval_seed=args.eval_seed,
+    )
+
+
+def _plan(argv: list[str]) -> tuple[argparse.Namespace, list[Any], Any]:
+    """Parse and validate everything; returns (args, specs, executor). Raises ``UsageError``."""
+    from .data import DatasetError
+    from .sweep import executor_class, expand
+
+    args = build_parser().parse_args(argv)
+    try:
+        request = build_request(args)
+        specs = expand(request)
+        executor = executor_class(args.executor).from_args(args)
+    except UsageError:
+        raise
+    except (KeyError, ValueError, TypeError, DatasetError) as error:
+        raise UsageError(_one_line(error)) from error
+    return args, specs, executor
+
+
+def _one_line(error: BaseException) -> str:
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    return str(message).strip().splitlines()[0] if str(message).strip() else type(error).__name__
+
+
+def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
+    preset = specs[0].preset
+    from .sweep.presets import get_preset
+
+    print(get_preset(preset).budget_line())
+    train = specs[0].train
+    print(f"dataset {train['dataset']}, architecture {train['architecture']}, "
+          f"latent {train['latent_dim']}, metrics: {', '.join(specs[0].metrics)}")
+    print(f"{len(specs)} runs -> {out} ({executor.describe()})")
+
+
+def _run(argv: list[str]) -> int:
+    from .sweep import RunStore, run_sweep
+
+    args, specs, executor = _plan(argv)
+    out = args.out or f"results/{args.dataset}-{args.preset}"
+    _print_plan(specs, out, executor)
+    if args.dry_run:
+        for spec in specs:
+            print(f"  {spec.run_id}  {spec.label()}")
+        return EXIT_OK
+    store = RunStore(out)
+    manifest = {"command": "run_benchmark.py " + shlex.join(argv), "preset": args.preset,
+                "budget": _budget(specs), "run_ids": [s.run_id for s in specs],
+                "executor": executor.describe(), "started": _now()}
+    store.write_sweep(manifest)
+    summary = run_sweep(specs, store, executor, force=args.force, progress=not args.quiet)
+    store.write_sweep({**manifest, "finished": _now(), "summary": summary.to_dict()})
+    _finish(store, summary, report=not args.no_report)
+    return EXIT_OK if summary.ok else EXIT_FAILED_RUNS
+
+
+def _budget(specs: list[Any]) -> str:
+    from .sweep.presets import get_preset
+
+    preset = get_preset(specs[0].preset)
+    train = specs[0].train
+    return (f"{preset.budget_line()} | this sweep: {train['steps']:,} steps x batch "
+            f"{train['batch_size']}, lr {train['lr']:g}, {train['precision']}")
+
+
+def _finish(store: Any, summary: Any, *, report: bool) -> None:
+    from .report import write_report, write_tables
+
+    paths = write_report(store.root) if report else write_tables(store.root)
+    print(paths.table_text)
+    for line in summary.lines():
+        print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
+    print(f"tables: {paths.summary_csv}, {paths.summary_md}")
+    if report:
+        print(f"report: {paths.html} (and {paths.markdown.name})")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS:
-        try:
-            return SUBCOMMANDS[argv[0]](argv[1:])
-        except (KeyError, ValueError, RuntimeError) as error:
-            message = error.args[0] if isinstance(error, KeyError) and error.args else error
-            print(f"error: {message}", file=sys.stderr)
-            return 2
-    print("the benchmark runner is not built yet; try `run_benchmark.py datasets` or `preview`",
-          file=sys.stderr)
-    return 2
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            try:
+                return SUBCOMMANDS[argv[0]](argv[1:])
+            except (KeyError, ValueError, RuntimeError) as error:
+                raise UsageError(_one_line(error)) from error
+        return _run(argv)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are stored; re-run the same command to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED

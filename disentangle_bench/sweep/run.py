@@ -1,0 +1,147 @@
+"""``run_one``: train one RunSpec, score it, store everything; idempotent and resumable.
+
+Order of writes in the run directory (each atomic): config.json → checkpoints (by training,
+resumable) → train_log.csv → artifacts.npz → metrics.json. metrics.json is last, so its valid
+presence means every other file is complete. A run that raises is recorded in error.json with
+its traceback and does not propagate (the sweep goes on); ``KeyboardInterrupt`` and
+``SystemExit`` do propagate.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_npz_atomic, write_text_atomic
+from .spec import RunSpec
+from .store import ARTIFACTS, CHECKPOINT_DIR, TRAIN_LOG, RunStatus, RunStore, environment_summary
+
+#: Latents whose mean KL to the prior exceeds this many nats count as active units.
+ACTIVE_UNIT_THRESHOLD = 0.01
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What ``run_one`` did: ``action`` is ``cached`` (already finished), ``trained`` (from
+    scratch), ``resumed`` (from a checkpoint) or ``failed``."""
+
+    run_id: str
+    status: RunStatus
+    action: str
+    seconds: float
+    error: str | None = None
+
+
+def run_one(spec: RunSpec, store_root: Path | str, *, progress: bool = True) -> RunOutcome:
+    """Train, evaluate and store one run unless it is already finished (idempotent).
+
+    Writes only inside ``store_root/runs/<run_id>/``. Safe to call concurrently for the same run
+    from several processes (a per-run lock serialises them) and after a crash at any point
+    (training resumes from the last checkpoint in ``checkpoint/``).
+    """
+    store = RunStore(store_root)
+    start = time.perf_counter()
+    with store.lock(spec.run_id):
+        if store.is_finished(spec):
+            return RunOutcome(spec.run_id, RunStatus.FINISHED, "cached", 0.0)
+        run_dir = store.prepare(spec)
+        store.clear_outcome(spec.run_id)
+        resumed = _has_checkpoint(run_dir / CHECKPOINT_DIR)
+        phase = "training"
+        try:
+            trained = _train(spec, run_dir, progress=progress)
+            train_seconds = time.perf_counter() - start
+            write_text_atomic(run_dir / TRAIN_LOG, log_to_csv(trained.log))
+            phase = "evaluation"
+            record = _evaluate(spec, trained, run_dir)
+            record["train_seconds"] = train_seconds
+            record["seconds"] = time.perf_counter() - start
+            store.write_metrics(spec, record)
+        except Exception as error:  # noqa: BLE001 - every failure is recorded, the sweep goes on
+            store.write_error(spec.run_id, error, phase=phase,
+                              traceback_text=traceback.format_exc())
+            return RunOutcome(spec.run_id, RunStatus.FAILED, "failed",
+                              time.perf_counter() - start, error=_one_line(error))
+    action = "resumed" if resumed else "trained"
+    return RunOutcome(spec.run_id, RunStatus.FINISHED, action, time.perf_counter() - start)
+
+
+def _train(spec: RunSpec, run_dir: Path, *, progress: bool) -> Any:
+    from ..training import TrainConfig, train
+
+    config = TrainConfig.from_dict(spec.train)
+    return train(config, out_dir=run_dir / CHECKPOINT_DIR, progress=progress)
+
+
+def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
+    from ..data import get_dataset
+    from ..metrics import evaluate
+    from .artifacts import compute_artifacts, summarize_artifacts
+
+    dataset = get_dataset(spec.dataset)
+    start = time.perf_counter()
+    scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=spec.eval_seed,
+                      overrides=spec.protocol, posterior=trained.posterior,
+                      reconstruction_nll=trained.reconstruction_nll)
+    metrics_seconds = time.perf_counter() - start
+    arrays = compute_artifacts(trained, dataset, seed=spec.eval_seed, settings=spec.artifacts)
+    write_npz_atomic(run_dir / ARTIFACTS, **arrays)
+    environment = scores.pop("_environment", {})
+    return {
+        "metrics": scores,
+        "summary": summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD),
+        "final_training": trained.log[-1] if trained.log else {},
+        "metrics_seconds": metrics_seconds,
+        "environment": {**environment_summary(), **_stringify(environment)},
+    }
+
+
+def _has_checkpoint(checkpoint_dir: Path) -> bool:
+    return checkpoint_dir.is_dir() and any(checkpoint_dir.iterdir())
+
+
+def log_to_csv(log: list[dict[str, Any]]) -> str:
+    """The training log as CSV; list-valued entries (e.g. KL per dimension) become one column
+    per element (``kl_per_dim.0``, ``kl_per_dim.1``, ...)."""
+    rows = [_flatten_row(entry) for entry in log]
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _flatten_row(entry: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in entry.items():
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, (list, tuple)):
+            row.update({f"{key}.{i}": v for i, v in enumerate(value)})
+        else:
+            row[key] = value
+    return row
+
+
+def _stringify(mapping: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in mapping.items()} if isinstance(mapping, dict) else {}
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False) -> dict:
+    """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out."""
+    outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress)
+    return {"run_id": outcome.run_id, "status": outcome.status.value, "action": outcome.action,
+            "seconds": outcome.seconds, "error": outcome.error}
