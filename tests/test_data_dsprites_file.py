@@ -1,5 +1,6 @@
 """The real-file dSprites loader, on small files written in the exact format of the real npz."""
 
+import os
 import pickle
 import zipfile
 
@@ -189,3 +190,47 @@ def test_checksum_verification_on_local_files(tmp_path):
     # ... and writes the file when it matches.
     fetch_verified(good.as_uri(), dest, "md5", hashlib.md5(b"dsprites").hexdigest())
     assert dest.read_bytes() == b"dsprites"
+
+
+def cache_files(directory):
+    return sorted(directory.glob(f".{FILE_NAME}.*.packed.npy"))
+
+
+def test_packed_cache_is_written_reused_and_rebuilt_when_corrupt(reduced_file, monkeypatch):
+    path, arrays = reduced_file
+    factors = np.array([[0, 2, 1, 3, 4, 5], [0, 1, 0, 0, 2, 1]])
+    expected = arrays["imgs"][DSpritesFile(path).index_of(factors)]
+    (cache,) = cache_files(path.parent)
+    assert not list(path.parent.glob("*.partial"))
+
+    def no_decompression(self, n):
+        raise AssertionError("the archive's images must not be decompressed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DSpritesFile, "_read_packed_images", no_decompression)
+        np.testing.assert_array_equal(DSpritesFile(path).masks(factors), expected)
+    # Flip bits in the cache's data: the CRC check must catch it and rebuild from the archive.
+    data = bytearray(cache.read_bytes())
+    data[-100:] = bytes(255 - b for b in data[-100:])
+    cache.write_bytes(bytes(data))
+    np.testing.assert_array_equal(DSpritesFile(path).masks(factors), expected)
+    (rebuilt,) = cache_files(path.parent)
+    assert rebuilt.read_bytes() != bytes(data)
+
+
+def test_cache_can_be_turned_off(reduced_file):
+    path, _ = reduced_file
+    DSpritesFile(path, cache=False)
+    assert cache_files(path.parent) == []
+
+
+def test_cache_of_a_replaced_file_is_not_used(tmp_path):
+    path = write_npz(tmp_path / FILE_NAME, real_format_arrays(seed=0))
+    DSpritesFile(path)
+    old_mtime = path.stat().st_mtime_ns
+    new = real_format_arrays(seed=1)
+    write_npz(path, new)
+    os.utime(path, ns=(old_mtime + 10**9, old_mtime + 10**9))  # coarse file-system clocks
+    ds = DSpritesFile(path)
+    np.testing.assert_array_equal(ds.masks(ds.factors_of(np.arange(10))), new["imgs"][:10])
+    assert len(cache_files(tmp_path)) == 1  # the stale cache was removed

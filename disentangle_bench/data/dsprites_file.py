@@ -7,11 +7,16 @@ The grid is read from the metadata, so a reduced file in the same format loads t
 
 The 737,280 images would take 3 GB as uint8 (12 GB as float32); they are decompressed from the
 archive in chunks and kept as packed bits (377 MB), unpacked to float32 per batch.
+The packed bits are cached next to the file (``.<file name>.<size>-<mtime>-<crc32>.packed.npy``,
+377 MB), so later loads take about a second; ``cache=False`` turns this off.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +35,13 @@ class DSpritesFile(spec.BinaryDSprites):
     name = "dsprites"
     file_name = spec.FILE_NAME
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, cache: bool = True) -> None:
         if path is None:
             path = find_data_file(spec.FILE_NAME)
             if path is None:
                 raise missing_file_error("dsprites", offline_alternative="dsprites-procedural")
         self.path = Path(path)
+        self.cache = cache
         if not self.path.is_file():
             raise DatasetError(f"dSprites file {self.path} does not exist")
         try:
@@ -72,7 +78,50 @@ class DSpritesFile(spec.BinaryDSprites):
             self._checked(archive["latents_values"], "latents_values", np.float64, (n, 6))
         if not np.array_equal(classes, self.factors_of(np.arange(n))):
             raise self._fail("latents_classes are not in row-major order (posY fastest)")
-        self._packed = self._read_packed_images(n)
+        self._packed = self._load_packed_cache(n) if self.cache else None
+        if self._packed is None:
+            self._packed = self._read_packed_images(n)
+            if self.cache:
+                self._save_packed_cache()
+
+    # ---- packed-bit cache: decompressing the 3 GB of images takes ~10-30 s, reading 377 MB of
+    # packed bits well under a second. Keyed on the archive's size and mtime, checked by CRC-32.
+    def _cache_prefix(self) -> str:
+        stat = self.path.stat()
+        return f".{self.path.name}.{stat.st_size}-{stat.st_mtime_ns}-"
+
+    def _load_packed_cache(self, n: int) -> np.ndarray | None:
+        for candidate in self.path.parent.glob(self._cache_prefix() + "*.packed.npy"):
+            expected_crc = candidate.name[len(self._cache_prefix()):].split(".")[0]
+            try:
+                packed = np.load(candidate)
+                valid = packed.shape == (n, spec.IMAGE_SIZE**2 // 8) and packed.dtype == np.uint8
+                valid = valid and f"{zlib.crc32(packed):08x}" == expected_crc
+            except (OSError, ValueError):
+                valid = False
+            if valid:
+                return packed
+            candidate.unlink(missing_ok=True)  # corrupt or stale: rebuilt from the archive
+        return None
+
+    def _save_packed_cache(self) -> None:
+        for stale in self.path.parent.glob(f".{self.path.name}.*.packed.npy"):
+            stale.unlink(missing_ok=True)
+        crc = f"{zlib.crc32(self._packed):08x}"
+        target = self.path.parent / f"{self._cache_prefix()}{crc}.packed.npy"
+        try:
+            handle, partial = tempfile.mkstemp(dir=self.path.parent, suffix=".partial")
+        except OSError:
+            return  # read-only data directory: work without a cache
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.save(out, self._packed)
+            os.replace(partial, target)
+        except OSError:
+            pass  # e.g. disk full: the cache is an optimisation only
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
 
     def _read_metadata(self, metadata: np.ndarray) -> None:
         metadata = metadata[()] if isinstance(metadata, np.ndarray) else metadata
