@@ -99,3 +99,14 @@ def test_truncated_file_gives_clear_error(reduced):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(DatasetError, match="corrupt or truncated|cannot read"):
         Shapes3D(path)
+
+
+def test_lazy_dataset_survives_pickling_for_process_pools(reduced):
+    import pickle
+
+    path, arrays, _ = reduced
+    ds = pickle.loads(pickle.dumps(Shapes3D(path)))
+    factors = ds.sample_factors(5, np.random.default_rng(0))
+    obs = ds.sample_observations_from_factors(factors, np.random.default_rng(0))
+    expected = arrays["images"][ds.index_of(factors)].transpose(0, 3, 1, 2) / 255.0
+    np.testing.assert_allclose(obs, expected, atol=1e-7)

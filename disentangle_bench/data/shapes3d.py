@@ -51,6 +51,20 @@ class Shapes3D(GroundTruthDataset):
         if in_memory:
             self._images = self._read(self._images, slice(None))
 
+    def __getstate__(self) -> dict:
+        """Picklable (for process pools): the lazy HDF5 handle is reopened on unpickling."""
+        state = dict(self.__dict__)
+        state.pop("_file")
+        if not isinstance(self._images, np.ndarray):
+            state.pop("_images")
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._file = h5py.File(self.path, "r")
+        if "_images" not in state:
+            self._images = self._file["images"]
+
     @property
     def factor_values(self) -> tuple[np.ndarray, ...]:
         return self._factor_values
