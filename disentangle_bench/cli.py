@@ -81,8 +81,86 @@ def _report_command(argv: list[str]) -> int:
     return 0
 
 
+def _check_command(argv: list[str]) -> int:
+    from .report import regression
+
+    parser = _Parser(
+        prog="run_benchmark.py check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Regression check: re-run the configuration recorded in a baseline file "
+                    "and compare every recorded score with its tolerance. Exit 0 when all are "
+                    "within tolerance, 1 otherwise. See docs/regression.md.",
+        epilog="examples:\n"
+               "  python run_benchmark.py check results/baselines/ci.json\n"
+               "  python run_benchmark.py check results/baselines/ci.json --update-baseline\n"
+               "  python run_benchmark.py check new.json --create --train-seeds 1 2 -- "
+               "--models beta_vae --betas 4 --preset smoke --device cpu",
+    )
+    parser.add_argument("baseline", metavar="BASELINE", help="baseline JSON file")
+    parser.add_argument("--out", metavar="DIR",
+                        help="run into DIR (kept) instead of a temporary directory")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--update-baseline", action="store_true",
+                        help="re-run the recorded configuration and REWRITE the baseline "
+                             "(scores, versions, tolerances), atomically")
+    action.add_argument("--create", action="store_true",
+                        help="make a new baseline from the sweep options after `--`")
+    parser.add_argument("--eval-seeds", type=int, default=None, metavar="N",
+                        help="with --create/--update-baseline: extra evaluation seeds that "
+                             f"measure each score's spread (default {regression.DEFAULT_EVAL_SEEDS}"
+                             ", or the baseline's own)")
+    parser.add_argument("--train-seeds", nargs="+", type=int, default=None, metavar="S",
+                        help="with --create/--update-baseline: extra training seeds whose "
+                             "spread also bounds the tolerances (default none, or the "
+                             "baseline's own)")
+    parser.add_argument("--description", default="", help="with --create: what it is for")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    own, sweep = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
+        else (argv, [])
+    args = parser.parse_args(own)
+    if sweep and not args.create:
+        raise UsageError("sweep options after `--` are only used with --create")
+    progress = not args.quiet
+    if args.create:
+        _, specs, _ = _plan(sweep)
+        record = regression.make_baseline_file(
+            args.baseline, specs, out=args.out, command=shlex.join(["run_benchmark.py", *sweep]),
+            description=args.description, eval_seeds=args.eval_seeds,
+            train_seeds=args.train_seeds or (), progress=progress)
+        print(regression.describe_baseline(record, args.baseline))
+        return EXIT_OK
+    if args.update_baseline:
+        record = regression.update_baseline(args.baseline, args.out, eval_seeds=args.eval_seeds,
+                                            train_seeds=args.train_seeds, progress=progress)
+        print(regression.describe_baseline(record, args.baseline))
+        return EXIT_OK
+    result = regression.check_baseline(args.baseline, args.out, progress=progress)
+    print(result.text())
+    return EXIT_OK if result.passed else EXIT_FAILED_RUNS
+
+
+def _claims_command(argv: list[str]) -> int:
+    from .report import claims
+
+    parser = _Parser(prog="run_benchmark.py claims",
+                     description="Compare the runs in a results directory with the papers' "
+                                 "claims (value claims: consistent / higher / lower / not "
+                                 "comparable; trend claims: holds / does not hold / not enough "
+                                 "data). Writes DIR/claims_values.csv, claims_trends.csv and "
+                                 "claims.md. See docs/claims.md.")
+    parser.add_argument("out", metavar="DIR", help="results directory of a sweep")
+    parser.add_argument("--table", metavar="CSV", default=None,
+                        help="claims table to use (default: the shipped claims.csv)")
+    args = parser.parse_args(argv)
+    table = claims.load_claims(args.table) if args.table else None
+    values, trends, paths = claims.write_claims(args.out, claims=table)
+    print(claims.format_claims_text(values, trends))
+    print(f"\nwritten: {', '.join(str(p) for p in paths)}")
+    return EXIT_OK
+
+
 SUBCOMMANDS = {"datasets": _datasets_command, "preview": _preview_command,
-               "report": _report_command}
+               "report": _report_command, "check": _check_command, "claims": _claims_command}
 
 
 # --- the runner -------------------------------------------------------------------------------
