@@ -26,6 +26,7 @@ from ..sweep.results import load_results
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
 from . import plots
+from .claims import claims_section, write_claims
 from .tables import markdown_table, summary_table, text_table, value_columns
 
 
@@ -66,6 +67,7 @@ def write_report(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
     paths.figures = make_figures(store, results, summary)
+    write_claims(store.root, results)  # claims_values.csv, claims_trends.csv, claims.md
     manifest = store.read_sweep() or {}
     paths.html = write_text_atomic(store.root / "report.html",
                                    render_html(store, results, summary, paths, manifest))
@@ -218,7 +220,10 @@ table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 td,th{border:1px solid #ddd;padding:.25em .55em;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 .budget{background:#fff6d6;border:1px solid #e6cf7a;padding:.6em .9em;border-radius:4px}
-.fail{color:#a40000}figure{margin:1.2em 0}figure img{max-width:100%}
+.fail{color:#a40000}.verdict-consistent,.verdict-holds{color:#05612a}
+.verdict-higher,.verdict-lower,.verdict-does-not-hold{color:#a40000}
+.verdict-not-comparable,.verdict-not-enough-data{color:#777}
+table.claims td{text-align:left}figure{margin:1.2em 0}figure img{max-width:100%}
 figcaption{font-size:.9em;color:#555;margin-top:.3em}code{font-size:.9em}
 """
 
@@ -252,6 +257,7 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    parts.append(claims_section(results)[1])
     parts.append("<h2>Configuration</h2><table>")
     parts += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
               for k, v in _config_rows(results, store)]
@@ -294,6 +300,7 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(store.root)})", ""]
+    lines += [claims_section(results)[0], ""]
     lines += ["## Configuration", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _config_rows(results, store)]
     lines += ["", "## Metric protocols", "", "| metric | protocol |", "|---|---|"]
