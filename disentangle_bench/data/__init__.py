@@ -7,13 +7,16 @@ from .base import (
     observation_batch,
     observation_batches,
 )
-from .registry import check_dataset_name, get_dataset, list_datasets
+from .files import download
+from .registry import check_dataset_name, dataset_class, get_dataset, list_datasets
 
 __all__ = [
     "DatasetError",
     "GroundTruthDataset",
     "batch_rng",
     "check_dataset_name",
+    "dataset_class",
+    "download",
     "get_dataset",
     "list_datasets",
     "observation_batch",
