@@ -270,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training precision (default: the preset's)")
     budget.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                         help="training device (default auto: CUDA when present)")
+    budget.add_argument("--checkpoint-every", type=int, metavar="STEPS",
+                        help="checkpoint interval in steps (default: the preset's); like "
+                             "--device it does not change results, so not the run id either")
 
     metrics = parser.add_argument_group("metrics")
     metrics.add_argument("--metrics", nargs="+", metavar="NAME",
@@ -312,7 +315,8 @@ def build_request(args: argparse.Namespace) -> Any:
     from .sweep.grid import SweepRequest, parse_assignment
     from .sweep.presets import get_preset
 
-    _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds"))
+    _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds",
+                     "checkpoint_every"))
     if args.seeds is not None and min(args.seeds) < 0:
         raise UsageError(f"--seeds must be non-negative, got {min(args.seeds)}")
     flagged = {dest: getattr(args, dest) for dest in HPARAM_FLAGS if getattr(args, dest)}
@@ -351,6 +355,7 @@ def build_request(args: argparse.Namespace) -> Any:
         seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, latent_dim=args.latent_dim,
         architecture=args.architecture, precision=args.precision, device=args.device,
+        checkpoint_every=args.checkpoint_every,
         metrics=args.metrics, protocol=protocol, eval_seed=args.eval_seed,
     )
 

@@ -52,6 +52,7 @@ class SweepRequest:
     architecture: str = "auto"
     precision: str | None = None
     device: str = "auto"
+    checkpoint_every: int | None = None
     metrics: list[str] | None = None
     protocol: dict[str, dict[str, Any]] = field(default_factory=dict)
     eval_seed: int = 0
@@ -202,7 +203,8 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=request.latent_dim,
             architecture=architecture, device=request.device,
             precision=_pick(request.precision, preset.precision),
-            checkpoint_every=preset.checkpoint_every, log_every=preset.log_every,
+            checkpoint_every=_pick(request.checkpoint_every, preset.checkpoint_every),
+            log_every=preset.log_every,
         )
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
                        eval_seed=request.eval_seed, preset=preset.name, artifacts=artifacts)

@@ -31,9 +31,18 @@ SUMMARY_COLUMNS = ["reconstruction", "kl", "active_units"]
 
 
 def load_results(root: Path | str, run_ids: list[str] | None = None) -> pd.DataFrame:
-    """One row per run in the store at ``root`` (or just ``run_ids``), see module docstring."""
+    """One row per run in the store at ``root`` (or just ``run_ids``), see module docstring.
+
+    Rows come in the last sweep's grid order (``sweep.json``), then any other runs by id.
+    """
     store = RunStore(root)
-    ids = store.run_ids() if run_ids is None else list(run_ids)
+    if run_ids is None:
+        manifest = (store.read_sweep() or {}).get("run_ids", [])
+        present = store.run_ids()
+        ids = [r for r in manifest if r in set(present)]
+        ids += [r for r in present if r not in set(ids)]
+    else:
+        ids = list(run_ids)
     rows = [_row(store, run_id) for run_id in ids]
     rows = [row for row in rows if row is not None]
     if not rows:
