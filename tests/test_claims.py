@@ -60,7 +60,7 @@ def test_shipped_claims_table_is_valid_and_covers_the_required_papers():
 def test_shipped_claim_metrics_are_names_the_suite_produces():
     from disentangle_bench.metrics import list_metrics
 
-    known = set(list_metrics()) | set(cl.METRIC_STAND_INS)
+    known = set(list_metrics())
     for metric in cl.load_claims()["metric"]:
         assert metric in cl.SUMMARY_METRICS or metric.partition(".")[0] in known, metric
 
@@ -142,14 +142,6 @@ def test_claims_outside_the_suite_are_not_comparable_with_the_reason(tmp_path, c
     table = cl.compare_claims(results(*seeds([0.30, 0.31, 0.29])), claims_table(tmp_path, claim))
     assert list(table["verdict"]) == ["not comparable"]
     assert reason in table["reason"][0]
-
-
-def test_fast_dci_stands_in_for_dci_but_is_not_comparable(tmp_path):
-    claims = claims_table(tmp_path, {"metric": "dci.disentanglement"})
-    runs = results(*seeds([0.3, 0.3, 0.3], metric="dci_fast.disentanglement"))
-    table = cl.compare_claims(runs, claims)
-    assert table["verdict"][0] == "not comparable"
-    assert "dci_fast.disentanglement, an approximation" in table["reason"][0]
 
 
 def test_the_vae_is_the_beta_vae_at_beta_1(tmp_path):
@@ -246,13 +238,13 @@ def test_rank_correlation_between_two_metrics(tmp_path):
     claims = trend(tmp_path, "rank_correlated:dci.disentanglement", model="*",
                    metric="mig.discrete_mig")
     mig = [0.1, 0.2, 0.3, 0.4, 0.5]
-    agree = [run(seed=i, **{"mig.discrete_mig": m, "dci_fast.disentanglement": m * 2})
+    agree = [run(seed=i, **{"mig.discrete_mig": m, "dci.disentanglement": m * 2})
              for i, m in enumerate(mig)]
-    disagree = [run(seed=i, **{"mig.discrete_mig": m, "dci_fast.disentanglement": -m})
+    disagree = [run(seed=i, **{"mig.discrete_mig": m, "dci.disentanglement": -m})
                 for i, m in enumerate(mig)]
     held = cl.check_trends(results(*agree), claims)
     assert held["verdict"][0] == "holds"
-    assert "dci_fast.disentanglement) = +1.00 over 5 runs" in held["evidence"][0]
+    assert "dci.disentanglement) = +1.00 over 5 runs" in held["evidence"][0]
     assert cl.check_trends(results(*disagree), claims)["verdict"][0] == "does not hold"
     assert cl.check_trends(results(*agree[:4]), claims)["verdict"][0] == "not enough data"
 

@@ -50,8 +50,6 @@ SUITE_METRIC_DEFINITIONS = ("dlib", "any")
 PRESET_PROTOCOLS = {"paper": "dlib"}
 #: A claim's dataset -> suite datasets that stand in for it (usable for trends only).
 DATASET_STAND_INS = {"dsprites": ("dsprites-procedural",)}
-#: A metric -> the suite variant that approximates it (usable for trends only).
-METRIC_STAND_INS = {"dci": "dci_fast"}
 #: Run model -> (claim model, hyperparameters) it equals: the VAE is the β-VAE with β = 1.
 MODEL_ALIASES = {"vae": ("beta_vae", {"beta": 1.0})}
 #: Headline columns of a results frame that are not ``<metric>.<score>``.
@@ -175,15 +173,11 @@ def _dataset_runs(runs: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, bool]
     return runs[runs["dataset"].isin(DATASET_STAND_INS[dataset])], True
 
 
-def _metric_column(runs: pd.DataFrame, metric: str) -> tuple[str | None, bool]:
-    """The results column holding ``metric``, or its stand-in (second value True)."""
-    if metric in runs:
-        return metric, False
-    name, dot, score = metric.partition(".")
-    stand_in = f"{METRIC_STAND_INS.get(name, '')}.{score}"
-    if dot and name in METRIC_STAND_INS and stand_in in runs:
-        return stand_in, True
-    return None, False
+def _metric_column(runs: pd.DataFrame, metric: str) -> str | None:
+    """The results column holding ``metric`` (None when no run scored it)."""
+    if metric not in runs or pd.to_numeric(runs[metric], errors="coerce").isna().all():
+        return None
+    return metric
 
 
 def _config_groups(runs: pd.DataFrame) -> list[pd.DataFrame]:
@@ -240,7 +234,7 @@ def _value_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
     matched = _with_params(_claim_model_runs(runs, claim["model"]),
                            parse_hyperparams(claim["hyperparams"]))
     matched, stand_in = _dataset_runs(matched, claim["dataset"])
-    column, metric_stand_in = _metric_column(matched, claim["metric"])
+    column = _metric_column(matched, claim["metric"])
     if matched.empty or column is None:
         what = "no finished run" if matched.empty else f"no run scored {claim['metric']}"
         reasons = [*blockers, f"{what} matches (model {_claim_label(claim)}, dataset "
@@ -249,8 +243,7 @@ def _value_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for group in _config_groups(matched):
         scores = pd.to_numeric(group[column], errors="coerce").dropna()
-        reasons = blockers + _run_blockers(claim, group, stand_in, metric_stand_in, column,
-                                           len(scores))
+        reasons = blockers + _run_blockers(claim, group, stand_in, len(scores))
         rows.append(_value_row(claim, group, scores, reasons))
     return rows
 
@@ -271,16 +264,13 @@ def _claim_blockers(claim: pd.Series) -> list[str]:
     return reasons
 
 
-def _run_blockers(claim: pd.Series, group: pd.DataFrame, stand_in: bool, metric_stand_in: bool,
-                  column: str, n: int) -> list[str]:
+def _run_blockers(claim: pd.Series, group: pd.DataFrame, stand_in: bool, n: int) -> list[str]:
     """Reasons the matched runs cannot be compared with the claim."""
     first = group.iloc[0]
     reasons = []
     if stand_in:
         reasons.append(f"dataset {first['dataset']} stands in for {claim['dataset']} (not the "
                        f"same images)")
-    if metric_stand_in:
-        reasons.append(f"measured with {column}, an approximation of {claim['metric']}")
     protocol = claim["training_protocol"].partition(":")[0].strip()
     run_protocol = PRESET_PROTOCOLS.get(str(first.get("preset")))
     if protocol != "any" and protocol != run_protocol:
@@ -345,7 +335,7 @@ def check_trends(results: pd.DataFrame, claims: pd.DataFrame | None = None) -> p
 
 def _trend_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
     on_dataset, stand_in = _dataset_runs(runs, claim["dataset"])
-    column, metric_stand_in = _metric_column(on_dataset, claim["metric"])
+    column = _metric_column(on_dataset, claim["metric"])
     if on_dataset.empty or column is None:
         what = "no finished run on" if on_dataset.empty else f"no run scored {claim['metric']} on"
         return [_trend_row(claim, None, "not enough data", f"{what} {claim['dataset']}")]
@@ -355,7 +345,6 @@ def _trend_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
         verdict, evidence = TREND_CHECKS[name](claim, setting, column, argument)
         notes = [f"on {setting.iloc[0]['dataset']}, a stand-in for {claim['dataset']}"] \
             if stand_in else []
-        notes += [f"measured with {column}"] if metric_stand_in else []
         if claim["provenance"] not in ASSERTABLE:
             notes.append(f"claim is {claim['provenance']}: shown, never asserted")
         rows.append(_trend_row(claim, setting, verdict, "; ".join([evidence, *notes])))
@@ -477,7 +466,7 @@ def _seed_spread_comparable(claim: pd.Series, runs: pd.DataFrame, column: str,
 
 def _rank_correlated(claim: pd.Series, runs: pd.DataFrame, column: str,
                      other: str) -> tuple[str, str]:
-    other_column, _ = _metric_column(runs, other)
+    other_column = _metric_column(runs, other)
     if other_column is None:
         return "not enough data", f"no run scored {other}"
     pair = runs[[column, other_column]].apply(pd.to_numeric, errors="coerce").dropna()
