@@ -28,22 +28,27 @@ def _fixed_factor_pairs(dataset, num_votes, batch_size, varying, rng):
 def beta_vae_points(dataset, represent, num_points, *, batch_size, rng, chunk_size, varying):
     """Training points of the β-VAE score: features (num_points, n_codes) = mean over
     ``batch_size`` pairs sharing the value of one factor of ``|r(x1) - r(x2)|``, and labels
-    (the index of the shared factor among ``varying``). Observations of many votes go to
-    ``represent`` together, about ``chunk_size`` images per call."""
+    (the index of the shared factor among ``varying``).
+
+    All factors are drawn first, so the points do not depend on ``chunk_size`` (about how many
+    images go to ``represent`` per call) unless the dataset renders with random nuisances.
+    """
+    first, second, labels = _fixed_factor_pairs(dataset, num_points, batch_size, varying, rng)
     votes_per_call = max(1, chunk_size // (2 * batch_size))
-    features, labels = [], []
+    features = []
     num_codes = None
     for start in range(0, num_points, votes_per_call):
-        m = min(votes_per_call, num_points - start)
-        first, second, label = _fixed_factor_pairs(dataset, m, batch_size, varying, rng)
-        factors = np.concatenate([first, second]).reshape(-1, dataset.num_factors)
-        observations = dataset.sample_observations_from_factors(factors, rng)
+        stop = min(start + votes_per_call, num_points)
+        m = stop - start
+        factors = np.concatenate([first[start:stop], second[start:stop]])
+        observations = dataset.sample_observations_from_factors(
+            factors.reshape(-1, dataset.num_factors), rng
+        )
         codes = encode(represent, observations, num_codes)
         num_codes = codes.shape[1]
         codes = codes.reshape(2, m, batch_size, num_codes)
         features.append(np.abs(codes[0] - codes[1]).mean(axis=1))
-        labels.append(label)
-    return np.concatenate(features), np.concatenate(labels)
+    return np.concatenate(features), labels
 
 
 def beta_vae_score(
@@ -67,8 +72,8 @@ def beta_vae_score(
     Protocol (unsupervised_study_v1): B = 64, 10,000 train, 5,000 eval, ``LogisticRegression()``
     with library defaults — here explicit: ``classifier="liblinear_ovr"`` (scikit-learn < 0.22
     defaults, used by the study) or ``"lbfgs_multinomial"`` (>= 0.22). Constant factors are
-    never held fixed. ``chunk_size`` (images per ``represent`` call) only matters for datasets
-    with random nuisance rendering, whose draws follow the call order.
+    never held fixed. All factor draws come first; ``chunk_size`` (images per ``represent``
+    call) only matters for datasets with random nuisance rendering.
 
     Returns ``{"train_accuracy", "eval_accuracy", "classifier_converged"}`` (1.0 / 0.0);
     NaN with ``"reason"`` with fewer than 2 varying factors or a constant representation.

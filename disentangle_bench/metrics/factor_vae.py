@@ -13,9 +13,12 @@ FACTOR_VAE_KEYS = ("train_accuracy", "eval_accuracy", "num_active_dims")
 
 def global_variances(dataset, represent, num_points, *, rng, chunk_size) -> np.ndarray:
     """Per-dimension variance (ddof=1) of the codes of ``num_points`` i.i.d. observations."""
+    factors = dataset.sample_factors(num_points, rng)
     codes = []
     for start in range(0, num_points, chunk_size):
-        observations = dataset.sample_observations(min(chunk_size, num_points - start), rng)
+        observations = dataset.sample_observations_from_factors(
+            factors[start:start + chunk_size], rng
+        )
         codes.append(encode(represent, observations))
     return np.var(np.concatenate(codes), axis=0, ddof=1)
 
@@ -25,22 +28,26 @@ def factor_vae_votes(
 ) -> np.ndarray:
     """Vote matrix (n_varying_factors, n_active_dims): for each vote a factor k (uniform among
     ``varying``) is fixed to one random value over a batch, and the vote goes to the active
-    dimension of smallest normalised variance ``var_batch(z_d) / var_global(z_d)``."""
+    dimension of smallest normalised variance ``var_batch(z_d) / var_global(z_d)``. All factors
+    are drawn before any image is encoded, so ``chunk_size`` does not change the votes (unless
+    the dataset renders with random nuisances)."""
     votes = np.zeros((len(varying), int(active.sum())), dtype=np.int64)
+    labels = rng.integers(len(varying), size=num_votes)
+    factors = dataset.sample_factors(num_votes * batch_size, rng).reshape(
+        num_votes, batch_size, dataset.num_factors
+    )
+    fixed = np.asarray(varying)[labels]
+    rows, batch = np.arange(num_votes)[:, None], np.arange(batch_size)[None, :]
+    factors[rows, batch, fixed[:, None]] = factors[np.arange(num_votes), 0, fixed][:, None]
     votes_per_call = max(1, chunk_size // batch_size)
     for start in range(0, num_votes, votes_per_call):
-        m = min(votes_per_call, num_votes - start)
-        label = rng.integers(len(varying), size=m)
-        factors = dataset.sample_factors(m * batch_size, rng).reshape(m, batch_size, -1)
-        fixed = np.asarray(varying)[label]
-        rows, batch = np.arange(m)[:, None], np.arange(batch_size)[None, :]
-        factors[rows, batch, fixed[:, None]] = factors[np.arange(m), 0, fixed][:, None]
+        stop = min(start + votes_per_call, num_votes)
         observations = dataset.sample_observations_from_factors(
-            factors.reshape(m * batch_size, -1), rng
+            factors[start:stop].reshape(-1, dataset.num_factors), rng
         )
-        codes = encode(represent, observations).reshape(m, batch_size, -1)
+        codes = encode(represent, observations).reshape(stop - start, batch_size, -1)
         local = np.var(codes[:, :, active], axis=1, ddof=1) / scale[active]
-        np.add.at(votes, (label, np.argmin(local, axis=1)), 1)
+        np.add.at(votes, (labels[start:stop], np.argmin(local, axis=1)), 1)
     return votes
 
 
