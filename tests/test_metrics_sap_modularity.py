@@ -58,9 +58,9 @@ def test_modularity_known_matrices():
 def test_modularity_explicitness_identity_versus_noise():
     ftr, fte = split()
     rng = np.random.default_rng(2)
-    good = modularity_explicitness(ftr, identity(ftr), fte, identity(fte))
+    good = modularity_explicitness(ftr, identity(ftr), fte, identity(fte), n_jobs=1)
     noise = modularity_explicitness(
-        ftr, rng.normal(size=(len(ftr), 3)), fte, rng.normal(size=(len(fte), 3))
+        ftr, rng.normal(size=(len(ftr), 3)), fte, rng.normal(size=(len(fte), 3)), n_jobs=1
     )
     assert good["modularity_score"] > 0.95
     assert good["explicitness_score_test"] > 0.8
@@ -72,7 +72,10 @@ def test_explicitness_tolerates_one_constant_code_and_records_classifier_choice(
     ftr, fte = split()
     ctr = np.hstack([identity(ftr), np.ones((len(ftr), 1))])
     cte = np.hstack([identity(fte), np.ones((len(fte), 1))])
-    ovr = modularity_explicitness(ftr, ctr, fte, cte)
+    ovr = modularity_explicitness(ftr, ctr, fte, cte, n_jobs=1)
     multinomial = modularity_explicitness(ftr, ctr, fte, cte, classifier="lbfgs_multinomial")
+    assert multinomial == modularity_explicitness(
+        ftr, ctr, fte, cte, classifier="lbfgs_multinomial", n_jobs=1
+    )
     assert all(math.isfinite(v) for v in ovr.values())
     assert ovr["explicitness_score_test"] != multinomial["explicitness_score_test"]

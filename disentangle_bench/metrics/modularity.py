@@ -5,12 +5,15 @@ With the F-Statistic Loss", arXiv:1802.05312), as in disentanglement_lib's
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .dci import _check_split
 from .utils import (
     constant_codes,
     discrete_mutual_info,
+    fit_quietly,
     histogram_discretize,
     logistic_regression,
     nan_scores,
@@ -47,6 +50,11 @@ def _roc_auc(model, codes: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(one_hot[:, usable], proba[:, usable], average="macro"))
 
 
+def _explicitness_one_factor(x_train, y_train, x_test, y_test, classifier, seed):
+    model, converged = fit_quietly(logistic_regression(classifier, seed), x_train, y_train)
+    return _roc_auc(model, x_train, y_train), _roc_auc(model, x_test, y_test), converged
+
+
 def modularity_explicitness(
     factors_train: np.ndarray,
     codes_train: np.ndarray,
@@ -56,6 +64,7 @@ def modularity_explicitness(
     num_bins: int = 20,
     classifier: str = "liblinear_ovr",
     seed: int = 0,
+    n_jobs: int | None = None,
 ) -> dict:
     """Modularity (from binned-code / factor mutual information on the training sample, see
     :func:`modularity`) and explicitness: per factor, a logistic regression on all codes
@@ -67,8 +76,10 @@ def modularity_explicitness(
     (``classifier``: ``"liblinear_ovr"`` = the study's scikit-learn < 0.22 defaults,
     ``"lbfgs_multinomial"`` = today's). Constant codes get std 1 (dlib divides by zero).
     Classes absent from the evaluated labels are left out of the macro average (dlib errors).
+    Factors are fitted in parallel processes (``n_jobs``; the result does not depend on it).
 
-    Returns ``{"modularity_score", "explicitness_score_train", "explicitness_score_test"}``;
+    Returns ``{"modularity_score", "explicitness_score_train", "explicitness_score_test",
+    "explicitness_classifier_converged"}`` (1.0 if every logistic regression converged);
     NaN with ``"reason"`` when fewer than 2 factors vary (modularity) or all codes are constant.
     """
     factors_train, codes_train, factors_test, codes_test = _check_split(
@@ -88,13 +99,17 @@ def modularity_explicitness(
     std = codes_train.std(axis=0)
     std[std == 0] = 1.0
     x_train, x_test = (codes_train - mean) / std, (codes_test - mean) / std
-    auc_train, auc_test = [], []
-    for k in range(len(scored)):
-        model = logistic_regression(classifier, seed).fit(x_train, ftr[:, k])
-        auc_train.append(_roc_auc(model, x_train, ftr[:, k]))
-        auc_test.append(_roc_auc(model, x_test, fte[:, k]))
-    scores["explicitness_score_train"] = float(np.mean(auc_train))
-    scores["explicitness_score_test"] = float(np.mean(auc_test))
+    from joblib import Parallel, delayed
+
+    n_jobs = min(n_jobs or os.cpu_count() or 1, len(scored))
+    jobs = (
+        delayed(_explicitness_one_factor)(x_train, ftr[:, k], x_test, fte[:, k], classifier, seed)
+        for k in range(len(scored))
+    )
+    fits = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else [job[0](*job[1]) for job in jobs]
+    scores["explicitness_score_train"] = float(np.mean([fit[0] for fit in fits]))
+    scores["explicitness_score_test"] = float(np.mean([fit[1] for fit in fits]))
+    scores["explicitness_classifier_converged"] = float(all(fit[2] for fit in fits))
     if len(scored) == 1:
         scores["reason"] = "modularity needs at least 2 varying factors"
     return scores

@@ -213,7 +213,7 @@ def _compute(name: str, protocol: dict, dataset, represent, draws: _Draws, n_job
         return sap(*arrays, seed=seed, n_jobs=n_jobs)
     if name == "modularity_explicitness":
         return modularity_explicitness(
-            *arrays, num_bins=p["num_bins"], classifier=p["classifier"], seed=seed
+            *arrays, num_bins=p["num_bins"], classifier=p["classifier"], seed=seed, n_jobs=n_jobs
         )
     raise KeyError(name)  # unreachable: names are checked up front
 

@@ -1,0 +1,129 @@
+"""Speed of the metric suite at the standard protocol sizes on a cheap representation.
+
+The dataset is a synthetic grid with dSprites' factor sizes (colour 1, shape 3, scale 6,
+orientation 40, posX 32, posY 32) whose "image" is the normalised factor vector, and the
+representation is a fixed noisy linear mix of it into 10 codes, so the encoder's own cost is
+not counted. Prints each metric's seconds (``paper`` sizes; DCI with the fast estimator), the
+seconds spent drawing and encoding the shared i.i.d. samples, and the total. Options:
+
+    python benchmarks/metrics_speed.py            # suite with dci_fast
+    python benchmarks/metrics_speed.py --exact    # + exact DCI (GBT) with n_jobs=2, and the ratio
+    python benchmarks/metrics_speed.py --serial   # + exact DCI with n_jobs=1 (the dlib baseline)
+    python benchmarks/metrics_speed.py --encoder  # + conv-encoder throughput (fp32 / bf16)
+
+disentanglement_lib's own code on an idle 2-core machine (issue 4): MIG 0.1 s, SAP 0.9 s,
+DCI 258 s. Timings on a shared machine are noisy: compare the ratios printed in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from disentangle_bench.data import GroundTruthDataset
+from disentangle_bench.metrics import dci, evaluate, list_metrics
+
+DSPRITES_SIZES = (1, 3, 6, 40, 32, 32)
+NAMES = ("color", "shape", "scale", "orientation", "posX", "posY")
+
+
+class FactorVectors(GroundTruthDataset):
+    """dSprites' factor grid; an observation is its factor vector scaled to [0, 1]."""
+
+    name = "factor-vectors"
+    factor_names = NAMES
+    factor_sizes = DSPRITES_SIZES
+    observation_shape = (len(DSPRITES_SIZES), 1, 1)
+
+    def sample_observations_from_factors(self, factors, rng):
+        factors = self._check_factors(factors)
+        scale = np.maximum(np.asarray(self.factor_sizes) - 1, 1)
+        return (factors / scale).astype(np.float32)[:, :, None, None]
+
+
+def cheap_representation(num_codes: int = 10, noise: float = 0.05, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    mix = np.eye(len(DSPRITES_SIZES), num_codes) + 0.3 * rng.normal(
+        size=(len(DSPRITES_SIZES), num_codes)
+    )
+    hashing = rng.normal(size=(len(DSPRITES_SIZES), num_codes))
+
+    def represent(observations):
+        x = observations.reshape(len(observations), -1).astype(np.float64)
+        return x @ mix + noise * np.sin(1e4 * x @ hashing)  # fixed pseudo-noise per image
+
+    return represent
+
+
+def run_suite(dataset, represent) -> float:
+    started = time.perf_counter()
+    result = evaluate(dataset, represent, preset="fast")
+    total = time.perf_counter() - started
+    print(f"{'metric':<26}{'seconds':>9}")
+    for name in list_metrics():
+        print(f"{name:<26}{result[name]['seconds']:>9.2f}")
+    print(f"{'(shared i.i.d. draws)':<26}{result['_sampling']['seconds']:>9.2f}")
+    print(f"{'total (dci_fast)':<26}{total:>9.2f}")
+    print("dci_fast scores:", {k: round(v, 4) for k, v in result["dci"]["scores"].items()})
+    return total
+
+
+def time_exact_dci(dataset, represent, n_jobs: int) -> float:
+    rng_train, rng_test = np.random.default_rng([0, 0]), np.random.default_rng([0, 1])
+    ftr = dataset.sample_factors(10000, rng_train)
+    fte = dataset.sample_factors(5000, rng_test)
+    ctr = represent(dataset.sample_observations_from_factors(ftr, rng_train))
+    cte = represent(dataset.sample_observations_from_factors(fte, rng_test))
+    started = time.perf_counter()
+    scores = dci(ftr, ctr, fte, cte, n_jobs=n_jobs)
+    seconds = time.perf_counter() - started
+    print(f"dci exact, n_jobs={n_jobs}: {seconds:.1f} s;",
+          {k: round(v, 4) for k, v in scores.items()})
+    return seconds
+
+
+def encoder_throughput(batch: int = 2048, seconds: float = 5.0) -> None:
+    import torch
+
+    from disentangle_bench.models import get_model
+
+    model = get_model("vae", observation_shape=(1, 64, 64)).eval()
+    x = torch.rand(batch, 1, 64, 64)
+    for precision in ("fp32", "bf16"):
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16,
+                                                    enabled=precision == "bf16"):
+            model.posterior(x[:64])  # warm-up
+            count, started = 0, time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                model.posterior(x)
+                count += batch
+        rate = count / (time.perf_counter() - started)
+        print(f"conv encoder {precision}: {rate:,.0f} images/s; the β-VAE score's 1.92 M images "
+              f"take {1.92e6 / rate / 60:.1f} min, the FactorVAE score's 0.97 M "
+              f"{0.97e6 / rate / 60:.1f} min")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exact", action="store_true", help="also time exact DCI, n_jobs=2")
+    parser.add_argument("--serial", action="store_true", help="also time exact DCI, n_jobs=1")
+    parser.add_argument("--encoder", action="store_true", help="also time a conv encoder")
+    args = parser.parse_args()
+    dataset, represent = FactorVectors(), cheap_representation()
+    fast_total = run_suite(dataset, represent)
+    if args.exact:
+        parallel = time_exact_dci(dataset, represent, n_jobs=2)
+        print(f"exact DCI / whole fast suite: {parallel / fast_total:.1f}x")
+    if args.serial:
+        serial = time_exact_dci(dataset, represent, n_jobs=1)
+        if args.exact:
+            print(f"exact DCI parallel / serial: {parallel / serial:.2f} "
+                  f"(at dlib's 258 s serial: {258 * parallel / serial:.0f} s)")
+    if args.encoder:
+        encoder_throughput()
+
+
+if __name__ == "__main__":
+    main()
