@@ -33,8 +33,6 @@ from torch import nn
 
 ARCHITECTURES = ("conv", "conv_paper", "mlp")
 MLP_HIDDEN = 256
-DISCRIMINATOR_WIDTH = 1000
-DISCRIMINATOR_DEPTH = 6
 
 
 class GaussianEncoder(nn.Module):
@@ -116,16 +114,17 @@ def mlp_decoder(observation_shape: tuple[int, int, int], latent_dim: int) -> Dec
     return Decoder(body, observation_shape)
 
 
-def fc_discriminator(latent_dim: int) -> nn.Sequential:
+def fc_discriminator(latent_dim: int, width: int = 1000, depth: int = 6) -> nn.Sequential:
     """FactorVAE discriminator (Kim & Mnih 2018, App. A; disentanglement_lib ``fc_discriminator``):
-    6 fully connected layers of 1000 units with leaky ReLU (slope 0.2, TF's default), then 2
-    logits: class 0 = "sample of q(z)", class 1 = "sample of the product of marginals"."""
+    ``depth`` (6) fully connected layers of ``width`` (1000) units with leaky ReLU (slope 0.2,
+    TF's default), then 2 logits: class 0 = "sample of q(z)", class 1 = "sample of the product
+    of its marginals"."""
     layers: list[nn.Module] = []
-    width = latent_dim
-    for _ in range(DISCRIMINATOR_DEPTH):
-        layers += [nn.Linear(width, DISCRIMINATOR_WIDTH), nn.LeakyReLU(0.2)]
-        width = DISCRIMINATOR_WIDTH
-    layers.append(nn.Linear(width, 2))
+    features = latent_dim
+    for _ in range(depth):
+        layers += [nn.Linear(features, width), nn.LeakyReLU(0.2)]
+        features = width
+    layers.append(nn.Linear(features, 2))
     return nn.Sequential(*layers)
 
 

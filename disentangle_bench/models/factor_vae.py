@@ -16,18 +16,21 @@ use the same batch and the parameters from before the step, like disentanglement
 train ops. (disentanglement_lib's two train ops both increment ``global_step``, so its FactorVAE
 runs see half as many batches as the step count says; here one step is one batch.)
 
-Hyperparameter ``gamma`` ≥ 0 (default 40; study grid {10, 20, 30, 40, 50, 100}).
+Hyperparameters: ``gamma`` ≥ 0 (default 40; study grid {10, 20, 30, 40, 50, 100});
+``discriminator_width`` and ``discriminator_depth`` (defaults 1000 and 6, the paper's and
+disentanglement_lib's; smaller values only to make tests fast).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
 
 from .architectures import fc_discriminator
-from .base import Objective
+from .base import Objective, _require_number
 
 DISCRIMINATOR_ADAM = {"lr": 1e-4, "betas": (0.5, 0.9), "eps": 1e-8}
 _LOG_CLIP = (math.log(1e-6), math.log1p(-1e-6))
@@ -44,11 +47,21 @@ class FactorVAE(Objective):
     """KL + γ·TC, the TC estimated by an adversarially trained discriminator."""
 
     name = "factor_vae"
-    defaults = {"gamma": 40.0}
+    defaults = {"gamma": 40.0, "discriminator_width": 1000, "discriminator_depth": 6}
 
     def __init__(self, encoder, decoder, **hparams):
         super().__init__(encoder, decoder, **hparams)
-        self.discriminator = fc_discriminator(self.latent_dim)
+        self.discriminator = fc_discriminator(
+            self.latent_dim, width=self.discriminator_width, depth=self.discriminator_depth
+        )
+
+    @classmethod
+    def check_hparams(cls, hparams):
+        for key, value in hparams.items():
+            if key == "gamma":
+                _require_number(cls.name, key, value, minimum=0.0)
+            elif isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{cls.name}: {key} must be an integer >= 1, got {value!r}")
 
     def loss(self, x: torch.Tensor, step: int, generator: torch.Generator | None = None):
         out = super().loss(x, step, generator)

@@ -1,0 +1,27 @@
+"""Training: ``train(config) -> TrainedModel``, checkpoints, resume (on ``models``)."""
+
+from .config import DEVICES, PRECISIONS, TrainConfig
+from .loop import (
+    ConfigMismatch,
+    TrainingDiverged,
+    cpu_has_native_bf16,
+    deterministic_torch,
+    resolve_device,
+    resolve_precision,
+    train,
+)
+from .trained_model import TrainedModel
+
+__all__ = [
+    "DEVICES",
+    "PRECISIONS",
+    "ConfigMismatch",
+    "TrainConfig",
+    "TrainedModel",
+    "TrainingDiverged",
+    "cpu_has_native_bf16",
+    "deterministic_torch",
+    "resolve_device",
+    "resolve_precision",
+    "train",
+]

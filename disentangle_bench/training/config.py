@@ -1,0 +1,104 @@
+"""``TrainConfig``: everything that determines a training run."""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..data import check_dataset_name
+from ..models import ARCHITECTURES, check_model_hparams, model_defaults
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "bf16", "fp32")
+_INT_FIELDS = ("steps", "batch_size", "seed", "latent_dim", "checkpoint_every", "log_every")
+
+
+@dataclass
+class TrainConfig:
+    """A training run. Defaults are the Locatello et al. 2019 / disentanglement_lib protocol
+    (Adam lr 1e-4, batch 64, 300,000 steps, 10 latents, the ``conv`` network).
+
+    - ``model``/``hparams``: a registered model and its hyperparameters (unset ones take
+      :func:`~disentangle_bench.models.model_defaults`).
+    - ``dataset``/``dataset_kwargs``: a registered dataset and its constructor arguments.
+    - ``seed``: drives the weight initialisation, the training batches and the sampling noise.
+    - ``device``: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+    - ``precision``: ``"fp32"``; ``"bf16"`` (bf16 autocast for convolutions and matrix products,
+      losses and optimiser state in fp32); ``"auto"`` picks bf16 on CUDA GPUs that support it
+      and on CPUs with native bf16 instructions (AVX512-BF16/AMX), fp32 otherwise.
+    - ``checkpoint_every``: steps between checkpoints (0: only at the end; needs ``out_dir``).
+    - ``log_every``: steps per training-log row (each row averages its window of steps).
+    """
+
+    model: str = "beta_vae"
+    dataset: str = "tiny"
+    hparams: dict[str, Any] = field(default_factory=dict)
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
+    steps: int = 300_000
+    batch_size: int = 64
+    lr: float = 1e-4
+    seed: int = 0
+    latent_dim: int = 10
+    architecture: str = "conv"
+    device: str = "auto"
+    precision: str = "auto"
+    checkpoint_every: int = 10_000
+    log_every: int = 100
+
+    def __post_init__(self) -> None:
+        self.hparams = dict(self.hparams)
+        self.dataset_kwargs = dict(self.dataset_kwargs)
+        for name in _INT_FIELDS:  # numpy integers from sweeps -> plain ints (JSON-safe)
+            value = getattr(self, name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                setattr(self, name, int(value))
+        if isinstance(self.lr, numbers.Real) and not isinstance(self.lr, bool):
+            self.lr = float(self.lr)
+
+    def validate(self) -> TrainConfig:
+        """Raise a one-line ``ValueError`` describing the first invalid field; return self."""
+        check_model_hparams(self.model, self.hparams)
+        try:
+            check_dataset_name(self.dataset)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
+        for name in ("steps", "batch_size", "latent_dim", "log_every"):
+            _require_int(name, getattr(self, name), minimum=1)
+        _require_int("seed", self.seed, minimum=0)
+        _require_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        if not isinstance(self.lr, numbers.Real) or not 0 < self.lr < float("inf"):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        _require_choice("architecture", self.architecture, ARCHITECTURES)
+        _require_choice("device", self.device, DEVICES)
+        _require_choice("precision", self.precision, PRECISIONS)
+        return self
+
+    def resolved_hparams(self) -> dict[str, Any]:
+        """The model's full hyperparameters: defaults overridden by ``hparams``."""
+        return {**model_defaults(self.model), **self.hparams}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict; ``TrainConfig.from_dict(c.to_dict()) == c``."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` listing valid ones."""
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - valid)
+        if unknown:
+            known = ", ".join(sorted(valid))
+            raise ValueError(f"unknown TrainConfig field(s) {', '.join(unknown)}; valid: {known}")
+        return cls(**data)
+
+
+def _require_int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _require_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
