@@ -11,6 +11,7 @@ transposed (one row per value, one column per group), which reads well with many
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -20,17 +21,18 @@ import pandas as pd
 GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
                    "precision", "preset", "eval_seed", "version")
 HEADLINE_COLUMNS = ("reconstruction", "kl", "active_units")
-#: Score columns that are bookkeeping, not results.
-_NOT_VALUES = ("seconds", "num_points", "num_train", "num_test", "num_eval")
+#: Score columns left out of tables and plots: the per-dimension KL (drawn as bars) and the
+#: unsupervised metric's copies of the headline columns.
+_NOT_VALUES = re.compile(r"^unsupervised\.(kl_dim_\d+|kl_total|active_units|reconstruction_nll)$")
 
 
 def value_columns(results: pd.DataFrame) -> list[str]:
     """Headline columns then every ``<metric>.<score>`` column, in a stable order."""
     headline = [c for c in HEADLINE_COLUMNS if c in results.columns]
     scores = [c for c in results.columns
-              if "." in c and not c.startswith("hparams.")
-              and c.rsplit(".", 1)[1] not in _NOT_VALUES]
-    return headline + sorted(scores)
+              if "." in c and not c.startswith("hparams.") and not _NOT_VALUES.match(c)
+              and pd.to_numeric(results[c], errors="coerce").notna().any()]
+    return headline + scores
 
 
 def group_columns(results: pd.DataFrame) -> list[str]:

@@ -34,6 +34,7 @@ DEFAULT_ARTIFACTS: dict[str, Any] = {
 
 class Decodable(Protocol):
     latent_dim: int
+    has_posterior: bool
 
     def encode(self, observations: np.ndarray) -> np.ndarray: ...
     def posterior(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
@@ -106,6 +107,8 @@ def summarize_artifacts(arrays: dict[str, np.ndarray], *, active_threshold: floa
 
 
 def _posterior(model: Decodable, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    if not getattr(model, "has_posterior", True):  # the AE: a deterministic code, no KL
+        return np.asarray(model.encode(observations), np.float64), None
     mean, logvar = model.posterior(observations)
     mean = np.asarray(mean, np.float64)
     if logvar is None:

@@ -11,7 +11,8 @@ Rules (documented in ``run_benchmark.py --help`` and docs/runner.md):
   configurations hash alike; every unset hyperparameter is filled from ``model_defaults``.
 * ``beta_vae`` with β = 1 *is* the VAE: it becomes the ``vae`` model, and duplicates (``--models
   vae`` as well) are trained once.
-* ``architecture="auto"`` picks ``conv`` for 64×64 images and ``mlp`` otherwise.
+* ``architecture="auto"`` picks ``conv`` for 64×64 images and ``mlp`` otherwise;
+  ``precision="auto"`` is resolved on this machine (bf16 only with native bf16 instructions).
 * Metric protocols: the metric's defaults, then the preset's overrides, then the user's.
 """
 
@@ -139,20 +140,20 @@ def _alias(model: str, hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return model, hparams
 
 
-def resolve_metrics(preset: Preset, requested: list[str] | None) -> list[str]:
-    """Requested metric names (checked), or every registered metric the preset does not
-    exclude."""
+def resolve_metrics(requested: list[str] | None) -> list[str]:
+    """Requested metric names (checked), or every registered metric."""
     from ..metrics import check_metric_names, list_metrics
 
     if requested is None:
-        return [name for name in list_metrics() if name not in preset.exclude_metrics]
+        return list(list_metrics())
     check_metric_names(list(requested))
     return list(dict.fromkeys(requested))
 
 
 def resolve_protocol(metrics: list[str], preset: Preset,
                      user: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Full protocol per metric: defaults ← preset overrides ← user overrides (checked)."""
+    """Full protocol per metric: the metrics layer's protocol preset ← this preset's overrides
+    ← the user's (checked); the evaluation seed is added by ``evaluate``."""
     from ..metrics import default_protocol
 
     for name in user:
@@ -161,7 +162,7 @@ def resolve_protocol(metrics: list[str], preset: Preset,
                              f"metrics ({', '.join(metrics)})")
     protocol = {}
     for name in metrics:
-        resolved = dict(default_protocol(name))
+        resolved = dict(default_protocol(name, preset.metric_preset))
         for source, overrides in (("preset", preset.protocol.get(name, {})),
                                   ("--protocol", user.get(name, {}))):
             for param, value in overrides.items():
@@ -179,7 +180,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     each configuration once. Raises ``KeyError``/``ValueError`` with one clear line for any bad
     name or value, before anything is trained."""
     from ..data import check_dataset_name, get_dataset
-    from ..training import TrainConfig
+    from ..training import TrainConfig, resolve_device, resolve_precision
 
     preset = request.preset
     check_dataset_name(request.dataset)
@@ -191,9 +192,12 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             for run in model_runs(model, request.grids.get(model, {}))]
     architecture = resolve_architecture(request.architecture,
                                         get_dataset(request.dataset).observation_shape)
-    metrics = resolve_metrics(preset, request.metrics)
+    metrics = resolve_metrics(request.metrics)
     protocol = resolve_protocol(metrics, preset, request.protocol)
     artifacts = {**DEFAULT_ARTIFACTS, **preset.artifacts}
+    # "auto" precision depends on the machine: resolve it here so the run id says which
+    precision = resolve_precision(_pick(request.precision, preset.precision),
+                                  resolve_device(request.device))
     specs: dict[str, RunSpec] = {}
     for (model, hparams), seed in itertools.product(runs, request.seeds):
         config = TrainConfig(
@@ -202,7 +206,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             batch_size=_pick(request.batch_size, preset.batch_size),
             lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=request.latent_dim,
             architecture=architecture, device=request.device,
-            precision=_pick(request.precision, preset.precision),
+            precision=precision,
             checkpoint_every=_pick(request.checkpoint_every, preset.checkpoint_every),
             log_every=preset.log_every,
         )

@@ -30,19 +30,30 @@ class Preset:
     precision: str
     checkpoint_every: int
     log_every: int
-    #: Metrics left out of "all metrics" (the DCI variant this preset does not use).
-    exclude_metrics: tuple[str, ...] = ()
-    #: metric -> {protocol parameter: value} applied over the metric's default protocol.
+    #: The metrics layer's protocol preset the sizes start from (``metrics.PROTOCOLS``).
+    metric_preset: str = "paper"
+    #: metric -> {protocol parameter: value} applied over ``metric_preset``.
     protocol: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Overrides of ``artifacts.DEFAULT_ARTIFACTS`` (e.g. more images for the paper preset).
     artifacts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dci_estimator(self) -> str:
+        default = "exact" if self.metric_preset == "paper" else "fast"
+        return self.protocol.get("dci", {}).get("estimator", default)
+
+    @property
+    def reduced_protocol(self) -> bool:
+        sized = any(k.startswith("num_") for p in self.protocol.values() for k in p)
+        return sized or self.metric_preset == "smoke"
 
     def budget_line(self) -> str:
         """What this preset trains and scores, stated so nobody mistakes it for the paper's."""
         images = self.steps * self.batch_size
         fraction = self.steps / PAPER_STEPS
-        protocol = "REDUCED metric protocols" if self.protocol else "reference metric protocols"
-        protocol += ", fast DCI" if "dci" in self.exclude_metrics else ", exact DCI"
+        protocol = ("REDUCED metric sample sizes" if self.reduced_protocol
+                    else "reference metric sample sizes")
+        protocol += f", {self.dci_estimator} DCI"
         verdict = ("the published protocol" if self.name == "paper" else
                    f"{fraction:.2%} of the paper's 300,000 steps: NOT comparable to published "
                    "numbers")
@@ -50,36 +61,37 @@ class Preset:
                 f"({images:,} images), lr {self.lr:g}, {self.precision}; {protocol}; {verdict}")
 
 
-# Reduced protocol sizes shared by the cpu preset (chosen by measurement, see docs/runner.md).
-_CPU_PROTOCOL: dict[str, dict[str, Any]] = {}
-_SMOKE_PROTOCOL: dict[str, dict[str, Any]] = {}
+# Reduced protocol sizes of the cpu preset (chosen by measurement, see docs/runner.md).
+_CPU_PROTOCOL: dict[str, dict[str, Any]] = {
+    "dci": {"estimator": "fast"},
+}
 
 PRESETS: dict[str, Preset] = {
     "paper": Preset(
         name="paper",
-        summary="published protocol: 300,000 steps, batch 64, lr 1e-4, fp32, reference metric "
-                "protocols with the exact DCI (days on CPU; use a GPU)",
+        summary="published protocol: 300,000 steps, batch 64, lr 1e-4, fp32, "
+                "disentanglement_lib's metric protocols with the exact DCI (days on CPU; use a "
+                "GPU)",
         steps=PAPER_STEPS, batch_size=64, lr=1e-4, precision="fp32",
         checkpoint_every=5_000, log_every=1_000,
-        exclude_metrics=("dci_fast",),
+        metric_preset="paper",
         artifacts={"eval_images": 10_000},
     ),
     "cpu": Preset(
         name="cpu",
         summary="default: --betas 1 2 4 8 in about 15 minutes on 2 CPU cores; reduced budget "
                 "and metric sizes, fast DCI; shows the beta trade-off, not the paper's numbers",
-        steps=3_000, batch_size=64, lr=5e-4, precision="bf16",
+        steps=3_000, batch_size=64, lr=5e-4, precision="auto",
         checkpoint_every=500, log_every=100,
-        exclude_metrics=("dci",),
-        protocol=_CPU_PROTOCOL,
+        metric_preset="fast", protocol=_CPU_PROTOCOL,
     ),
     "smoke": Preset(
         name="smoke",
-        summary="first look in under a minute: a few hundred steps, tiny metric sizes",
-        steps=200, batch_size=64, lr=1e-3, precision="bf16",
+        summary="first look in under a minute: a few hundred steps, the metrics layer's "
+                "smoke sizes (noisy scores)",
+        steps=200, batch_size=64, lr=1e-3, precision="auto",
         checkpoint_every=100, log_every=20,
-        exclude_metrics=("dci",),
-        protocol=_SMOKE_PROTOCOL,
+        metric_preset="smoke",
         artifacts={"eval_images": 256},
     ),
 }

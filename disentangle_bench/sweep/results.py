@@ -7,11 +7,13 @@ Columns (documented in docs/runner.md):
 * training config: ``model``, ``dataset``, ``seed``, ``steps``, ``batch_size``, ``lr``,
   ``latent_dim``, ``architecture``, ``precision``, ... (every TrainConfig field), and one
   ``hparams.<name>`` column per hyperparameter (NaN where a model does not have it);
-* headline numbers from the run's own evaluation sample: ``reconstruction`` (mean Bernoulli NLL,
-  nats per image), ``kl`` (total KL to the prior, nats), ``active_units`` (latents with mean KL
-  above ``run.ACTIVE_UNIT_THRESHOLD``);
+* headline numbers: ``reconstruction`` (mean Bernoulli NLL, nats per image), ``kl`` (total KL
+  to the prior, nats), ``active_units`` (latents with mean KL above 0.01 nats), taken from the
+  ``unsupervised`` metric when it ran, else from the run's artifact sample
+  (``summary_source`` says which);
 * every metric score as ``<metric>.<score>`` (e.g. ``mig.discrete_mig``,
-  ``dci_fast.disentanglement``), exactly the names the metric returns;
+  ``dci.disentanglement``), exactly the names the metric returns (non-numeric entries such as
+  a ``reason`` are left out);
 * timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
 """
 

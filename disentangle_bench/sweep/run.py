@@ -81,12 +81,13 @@ def _train(spec: RunSpec, run_dir: Path, *, progress: bool) -> Any:
 def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
     from ..data import get_dataset
     from ..metrics import evaluate
-    from .artifacts import compute_artifacts, summarize_artifacts
+    from .artifacts import compute_artifacts
 
-    dataset = get_dataset(spec.dataset)
+    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
+    posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
     start = time.perf_counter()
     scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=spec.eval_seed,
-                      overrides=spec.protocol, posterior=trained.posterior,
+                      overrides=spec.protocol, posterior=posterior,
                       reconstruction_nll=trained.reconstruction_nll)
     metrics_seconds = time.perf_counter() - start
     arrays = compute_artifacts(trained, dataset, seed=spec.eval_seed, settings=spec.artifacts)
@@ -94,11 +95,28 @@ def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
     environment = scores.pop("_environment", {})
     return {
         "metrics": scores,
-        "summary": summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD),
+        "summary": headline_numbers(scores, arrays),
         "final_training": trained.log[-1] if trained.log else {},
         "metrics_seconds": metrics_seconds,
         "environment": {**environment_summary(), **_stringify(environment)},
     }
+
+
+def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """``reconstruction`` (nats/image), ``kl`` (nats) and ``active_units``: from the
+    ``unsupervised`` metric when it ran (its protocol's sample), else from the artifacts'
+    ``eval_images`` sample; ``summary_source`` says which."""
+    from .artifacts import summarize_artifacts
+
+    summary = summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD)
+    summary["summary_source"] = "artifacts"
+    unsupervised = scores.get("unsupervised", {}).get("scores", {})
+    for ours, theirs in (("reconstruction", "reconstruction_nll"), ("kl", "kl_total"),
+                         ("active_units", "active_units")):
+        if isinstance(unsupervised.get(theirs), (int, float)):
+            summary[ours] = unsupervised[theirs]
+            summary["summary_source"] = "unsupervised"
+    return summary
 
 
 def _has_checkpoint(checkpoint_dir: Path) -> bool:

@@ -7,9 +7,9 @@ version. Its ``run_id`` is a hash of exactly that, so the same command always fi
 directory, and changing anything that could change a number (a step count, a protocol size, the
 package version) gives a new one.
 
-Fields that only say *where* or *how often* a run executes (``device``, ``checkpoint_every``)
-are recorded but not hashed: resuming a CPU run on a GPU worker, or checkpointing more often, is
-still the same run.
+``checkpoint_every`` is recorded but not hashed: checkpointing more or less often does not change
+a number (training resumes bitwise-exactly), so it is still the same run. The device *is* hashed
+(a GPU run's numbers differ from a CPU run's, and training refuses to resume across devices).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from .. import __version__
 
 #: TrainConfig fields recorded in config.json but left out of the run id (see module docstring).
-EXECUTION_FIELDS = ("device", "checkpoint_every")
+EXECUTION_FIELDS = ("checkpoint_every",)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,99 @@
+"""Bad arguments fail before any training: one line on stderr, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import disentangle_bench.sweep as sweep
+from disentangle_bench.cli import EXIT_USAGE, build_parser, main
+
+BASE = ["--dataset", "tiny", "--preset", "smoke", "--quiet"]
+
+BAD = {
+    "negative beta": (["--betas", "1", "-2"], r"beta"),
+    "unknown model": (["--models", "ae", "nosuchvae"], r"unknown model 'nosuchvae'.*beta_vae"),
+    "unknown dataset": (["--dataset", "dsprite"], r"unknown dataset 'dsprite'.*tiny"),
+    "metric typo": (["--metrics", "mig", "mgi"], r"mgi"),
+    "unknown preset": (["--preset", "fast"], r"--preset.*invalid choice: 'fast'"),
+    "zero steps": (["--steps", "0"], r"--steps must be positive"),
+    "negative lr": (["--lr=-1e-3"], r"--lr must be positive"),
+    "negative seed": (["--seeds", "0", "-1"], r"--seeds must be non-negative"),
+    "zero jobs": (["--jobs", "0"], r"--jobs must be positive"),
+    "unknown executor": (["--executor", "slurm"], r"--executor.*invalid choice: 'slurm'"),
+    "hyperparameter of no selected model": (["--gammas", "10"], r"--gammas sets 'gamma'.*"
+                                                                r"factor_vae"),
+    "unknown hyperparameter": (["--grid", "beta_vae.bta=2"], r"no hyperparameter 'bta'"),
+    "grid for an unselected model": (["--grid", "factor_vae.gamma=10"],
+                                     r"factor_vae.*not selected"),
+    "malformed grid": (["--grid", "beta_vae.beta"], r"--grid expects NAME.PARAM=V1"),
+    "unknown protocol parameter": (["--metrics", "mig", "--protocol", "mig.num_trian=10"],
+                                   r"mig.*no protocol parameter 'num_trian'"),
+    "non-numeric beta": (["--betas", "four"], r"--betas.*invalid float value: 'four'"),
+    "seeds and num-seeds": (["--seeds", "1", "--num-seeds", "2"], r"not allowed with"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_argument_is_one_line_exit_2_before_training(case, tmp_path, monkeypatch, capsys):
+    argv, pattern = BAD[case]
+    out = tmp_path / "out"
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a sweep started despite a bad argument")
+
+    monkeypatch.setattr(sweep, "run_sweep", no_training)
+    monkeypatch.setattr(sweep, "run_one", no_training)
+    assert main([*BASE, *argv, "--out", str(out)]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ")
+    assert re.search(pattern, lines[0]), lines[0]
+    assert not out.exists()
+
+
+def test_bad_argument_in_a_real_process(tmp_path):
+    """The installed entry point: exit status 2 and one stderr line."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "run_benchmark.py"
+    done = subprocess.run([sys.executable, str(script), "--betas", "-4", "--dataset", "tiny",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == EXIT_USAGE
+    assert len(done.stderr.strip().splitlines()) == 1 and "beta" in done.stderr
+    assert done.stdout == "" and not (tmp_path / "out").exists()
+
+
+def test_help_documents_every_option_and_the_presets(capsys):
+    parser = build_parser()
+    text = parser.format_help()
+    for action in parser._actions:
+        if action.option_strings:
+            assert action.help, f"{action.option_strings} has no help text"
+            assert action.option_strings[-1] in text
+    for name in ("paper", "cpu", "smoke"):
+        assert re.search(rf"^  {name}( \(default\))?: ", text, re.MULTILINE), name
+    assert "300,000 steps" in text and "NOT comparable" in text
+    for option in ("--betas", "--models", "--grid", "--seeds", "--num-seeds", "--dataset",
+                   "--steps", "--batch-size", "--lr", "--latent-dim", "--metrics", "--preset",
+                   "--device", "--jobs", "--executor", "--out", "--force"):
+        assert option in text
+
+
+def test_dry_run_lists_the_grid_without_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("trained"))
+    out = tmp_path / "out"
+    code = main([*BASE, "--betas", "1", "2", "4", "--models", "ae", "vae", "beta_vae",
+                 "--dry-run", "--out", str(out)])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("preset smoke: ")
+    runs = [line.split()[1] for line in lines if line.startswith("  ")]
+    # β = 1 of beta_vae is the vae: trained once
+    assert runs == ["ae", "vae", "beta_vae(beta=2)", "beta_vae(beta=4)"]
+    assert not out.exists()
