@@ -36,7 +36,8 @@ class LossOutput:
     ``loss`` is what the encoder/decoder optimiser minimises; ``kl_per_dim`` has shape
     ``(latent_dim,)`` and sums to ``kl``; ``extras`` holds model-specific scalars (tc,
     capacity, discriminator accuracy, ...). ``discriminator_loss`` is set only by models with an
-    adversarial part (FactorVAE); it depends on the discriminator's parameters only.
+    adversarial part (FactorVAE); the trainer takes its gradient with respect to the
+    discriminator's parameters only.
     """
 
     loss: torch.Tensor
