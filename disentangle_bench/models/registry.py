@@ -73,7 +73,10 @@ def get_model(
     if architecture not in ARCHITECTURES:
         known = ", ".join(ARCHITECTURES)
         raise ValueError(f"unknown architecture {architecture!r}; known architectures: {known}")
-    encoder, decoder = build_architecture(architecture, observation_shape, int(latent_dim))
-    model = model_class(name)(encoder, decoder, **hparams)
+    # PyTorch's layer constructors draw a default initialisation from the global generator;
+    # fork_rng puts the global state back, so building a model leaves it untouched.
+    with torch.random.fork_rng(devices=[]):
+        encoder, decoder = build_architecture(architecture, observation_shape, int(latent_dim))
+        model = model_class(name)(encoder, decoder, **hparams)
     glorot_init_(model, torch.Generator().manual_seed(int(seed)))
     return model
