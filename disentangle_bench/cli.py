@@ -94,7 +94,8 @@ def _check_command(argv: list[str]) -> int:
                "  python run_benchmark.py check results/baselines/ci.json\n"
                "  python run_benchmark.py check results/baselines/ci.json --update-baseline\n"
                "  python run_benchmark.py check new.json --create --train-seeds 1 2 -- "
-               "--models beta_vae --betas 4 --preset smoke --device cpu",
+               "--models beta_vae --betas 4 --preset smoke --device cpu\n"
+               "  (several sweeps in one baseline: -- SWEEP 1 OPTIONS -- SWEEP 2 OPTIONS)",
     )
     parser.add_argument("baseline", metavar="BASELINE", help="baseline JSON file")
     parser.add_argument("--out", metavar="DIR",
@@ -118,13 +119,15 @@ def _check_command(argv: list[str]) -> int:
     own, sweep = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
         else (argv, [])
     args = parser.parse_args(own)
+    sweeps = _split_sweeps(sweep)
     if sweep and not args.create:
         raise UsageError("sweep options after `--` are only used with --create")
     progress = not args.quiet
     if args.create:
-        _, specs, _ = _plan(sweep)
+        specs = [spec for options in sweeps for spec in _plan(options)[1]]
+        commands = " ; ".join(shlex.join(["run_benchmark.py", *options]) for options in sweeps)
         record = regression.make_baseline_file(
-            args.baseline, specs, out=args.out, command=shlex.join(["run_benchmark.py", *sweep]),
+            args.baseline, specs, out=args.out, command=commands,
             description=args.description, eval_seeds=args.eval_seeds,
             train_seeds=args.train_seeds or (), progress=progress)
         print(regression.describe_baseline(record, args.baseline))
@@ -137,6 +140,17 @@ def _check_command(argv: list[str]) -> int:
     result = regression.check_baseline(args.baseline, args.out, progress=progress)
     print(result.text())
     return EXIT_OK if result.passed else EXIT_FAILED_RUNS
+
+
+def _split_sweeps(argv: list[str]) -> list[list[str]]:
+    """``A -- B`` → ``[A, B]``: several sweeps after ``check --create --``."""
+    groups: list[list[str]] = [[]]
+    for token in argv:
+        if token == "--":
+            groups.append([])
+        else:
+            groups[-1].append(token)
+    return [group for group in groups if group]
 
 
 def _claims_command(argv: list[str]) -> int:

@@ -23,12 +23,13 @@ evaluation are deterministic); :class:`CheckResult` counts the exact matches.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,15 @@ K_TRAIN = 1.0    # multiples of the training-seed std
 FLOOR_ABS = 1e-4
 FLOOR_REL = 1e-3
 DEFAULT_EVAL_SEEDS = 4   # extra evaluation seeds measured for each run
+#: Torch threads while making or checking a baseline: one thread makes the floating-point
+#: reduction order independent of the core count, so any machine with the same libraries and
+#: CPU type can reproduce the numbers exactly (and shared cores don't slow it down).
+TORCH_THREADS = 1
+
+#: Scores not recorded in a baseline: the KL of latent dimension j. Which latent ends up coding
+#: what (or collapsing) is arbitrary, so per-index numbers swap between training seeds and
+#: machines; their sum (``kl``) and the per-factor scores are recorded instead.
+UNRECORDED_PREFIXES = ("unsupervised.kl_dim_",)
 
 TABLE_COLUMNS = ["run", "metric", "baseline", "now", "difference", "tolerance", "result"]
 
@@ -109,7 +119,7 @@ def scores_of(row: pd.Series) -> dict[str, float]:
         column = str(column)
         metric = "." in column and not column.startswith("hparams.")
         is_score = column in SUMMARY_COLUMNS or metric
-        if is_score and _is_number(value):
+        if is_score and _is_number(value) and not column.startswith(UNRECORDED_PREFIXES):
             scores[column] = float(value)
     return scores
 
@@ -134,6 +144,8 @@ class CheckResult:
     passed: bool
     exact: int
     seconds: float
+    #: key -> (baseline's, now) for every environment entry that differs (versions, platform).
+    environment_changes: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
 
     @property
     def failed_rows(self) -> pd.DataFrame:
@@ -144,6 +156,8 @@ class CheckResult:
         lines = [format_table(self.table), ""]
         total = len(self.table)
         verdict = "PASSED" if self.passed else f"FAILED ({len(self.failed_rows)} of {total})"
+        for key, (then, now) in self.environment_changes.items():
+            lines.append(f"environment differs from the baseline's: {key} {then} -> {now}")
         lines.append(f"regression check {verdict}: {total} scores compared, {self.exact} "
                      f"identical to the baseline, {self.seconds:.0f} s")
         return "\n".join(lines)
@@ -195,16 +209,23 @@ def check_baseline(path: Path | str, out: Path | str | None = None, *,
     compare every recorded score with its tolerance."""
     record = load_baseline(path)
     start = time.perf_counter()
-    with _work_dir(out) as work:
-        now, failures = _scores_by_label(record, work, progress=progress)
+    threads = int(record.get("torch_threads", TORCH_THREADS))
+    with _work_dir(out) as work, torch_threads(threads):
+        now, failures, environment = _scores_by_label(record, work, progress=progress)
     table = compare_scores(record, now, failures)
     passed = bool(len(table)) and bool((table["result"] == "pass").all())
     exact = int(sum(_identical(b, n) for b, n in zip(table["baseline"], table["now"])))
-    return CheckResult(table, passed, exact, time.perf_counter() - start)
+    then = record.get("environment", {})
+    changes = {key: (str(then.get(key)), str(value)) for key, value in environment.items()
+               if str(then.get(key)) != str(value)}
+    return CheckResult(table, passed, exact, time.perf_counter() - start, changes)
 
 
-def _scores_by_label(record: dict[str, Any], work: Path,
-                     *, progress: bool) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+def _scores_by_label(record: dict[str, Any], work: Path, *, progress: bool,
+                     ) -> tuple[dict[str, dict[str, float]], dict[str, str], dict[str, str]]:
+    """Scores of the re-run by baseline label, failures by label, and the environment."""
+    from ..sweep.store import environment_summary
+
     specs = baseline_specs(record)
     frame = run_specs(specs, work, progress=progress)
     labels = [run["label"] for run in record["runs"]]
@@ -215,11 +236,24 @@ def _scores_by_label(record: dict[str, Any], work: Path,
             failures[label] = f"failed: {failed[row['run_id']]}"
         else:
             now[label] = scores_of(row)
-    return now, failures
+    return now, failures, {**environment_summary(), **_metric_environment(work, frame)}
 
 
 def _identical(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch threads, restoring the previous number after."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class _work_dir:  # noqa: N801 - used as a context manager, reads like one
@@ -253,23 +287,25 @@ def make_baseline(specs: Sequence[Any], out: Path | str, *, command: str = "",
     from ..sweep.store import environment_summary
 
     start = time.perf_counter()
-    frame = run_specs(specs, out, progress=progress)
-    failed = _run_failures(frame)
-    if failed:
-        run_id, reason = next(iter(failed.items()))
-        raise RuntimeError(f"baseline run {run_id} did not finish ({reason}); fix it first")
-    labels = _unique_labels(specs)
-    runs = [{"label": label, "run_id": spec.run_id, "config": spec.to_dict(),
-             "scores": scores_of(row)}
-            for label, spec, (_, row) in zip(labels, specs, frame.iterrows())]
-    tolerances = derive_tolerances(specs, labels, runs, out, eval_seeds=eval_seeds,
-                                   train_seeds=train_seeds, progress=progress)
+    with torch_threads(TORCH_THREADS):
+        frame = run_specs(specs, out, progress=progress)
+        failed = _run_failures(frame)
+        if failed:
+            run_id, reason = next(iter(failed.items()))
+            raise RuntimeError(f"baseline run {run_id} did not finish ({reason}); fix it first")
+        labels = _unique_labels(specs)
+        runs = [{"label": label, "run_id": spec.run_id, "config": spec.to_dict(),
+                 "scores": scores_of(row)}
+                for label, spec, (_, row) in zip(labels, specs, frame.iterrows())]
+        tolerances = derive_tolerances(specs, labels, runs, out, eval_seeds=eval_seeds,
+                                       train_seeds=train_seeds, progress=progress)
     return {
         "format": FORMAT,
         "description": description,
         "command": command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "environment": {**environment_summary(), **_metric_environment(out, frame)},
+        "torch_threads": TORCH_THREADS,
         "seconds_to_run": round(float(frame["seconds"].sum()), 1),
         "seconds_to_make": round(time.perf_counter() - start, 1),
         "runs": runs,
@@ -353,8 +389,9 @@ def derive_tolerances(specs: Sequence[Any], labels: Sequence[str], runs: list[di
     per_run = {}
     first_seed = specs[0].eval_seed
     for spec, label, run in zip(specs, labels, runs):
-        eval_scores = [run["scores"]] + rescore(spec, out, [spec.eval_seed + i for i in
-                                                            range(1, eval_seeds + 1)])
+        rescored = rescore(spec, out, [spec.eval_seed + i for i in range(eval_seeds + 1)])
+        _check_same_scores(run["scores"], rescored[0], label)
+        eval_scores = [run["scores"]] + rescored[1:]
         train_scores = [run["scores"]] + retrain_scores(spec, out, train_seeds,
                                                         progress=progress)
         per_run[label] = {metric: _tolerance_entry(value, eval_scores, train_scores, metric)
@@ -369,6 +406,15 @@ def derive_tolerances(specs: Sequence[Any], labels: Sequence[str], runs: list[di
         "train_seeds": sorted({int(s.seed) for s in specs} | {int(s) for s in train_seeds}),
         "per_run": per_run,
     }
+
+
+def _check_same_scores(stored: dict[str, float], rescored: dict[str, float], label: str) -> None:
+    """Rescoring the stored model at its own evaluation seed must reproduce the run's scores
+    exactly, otherwise the spread measured by rescoring is not the spread of these scores."""
+    differ = sorted(k for k, v in stored.items() if not _identical(v, rescored.get(k, math.nan)))
+    if differ:
+        raise RuntimeError(f"{label}: rescoring the stored model at its evaluation seed changed "
+                           f"{', '.join(differ[:5])}; evaluation is not deterministic here")
 
 
 def _tolerance_entry(value: float, eval_scores: list[dict[str, float]],
@@ -408,19 +454,21 @@ def _load_trained(spec: Any, out: Path | str) -> Any:
 
 def evaluate_scores(spec: Any, trained: Any, eval_seed: int) -> dict[str, float]:
     """Metrics and headline numbers of a trained model at ``eval_seed``, flattened like
-    ``load_results`` columns."""
+    ``load_results`` columns: the same calls as ``sweep.run_one`` makes (derivation checks that
+    both agree at the run's own seed)."""
     from ..data import get_dataset
     from ..metrics import evaluate
     from ..sweep import flatten_scores
-    from ..sweep.artifacts import compute_artifacts, summarize_artifacts
-    from ..sweep.run import ACTIVE_UNIT_THRESHOLD
+    from ..sweep.artifacts import compute_artifacts
+    from ..sweep.run import headline_numbers
 
-    dataset = get_dataset(spec.dataset)
+    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
+    posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
     results = evaluate(dataset, trained.encode, list(spec.metrics), seed=eval_seed,
-                       overrides=spec.protocol, posterior=trained.posterior,
+                       overrides=spec.protocol, posterior=posterior,
                        reconstruction_nll=trained.reconstruction_nll)
     arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
-    summary = summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD)
+    summary = headline_numbers(results, arrays)
     scores = {k: float(v) for k, v in summary.items() if _is_number(v)}
     scores.update(flatten_scores(results))
     return scores
