@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -19,8 +20,8 @@ from disentangle_bench.sweep.executors.local import _init_worker, threads_per_jo
 REPO = Path(__file__).resolve().parents[1]
 #: 2 models × 2 seeds on the tiny dataset, one cheap metric.
 GRID = ["--dataset", "tiny", "--architecture", "mlp", "--latent-dim", "4", "--preset", "smoke",
-        "--models", "ae", "beta_vae", "--betas", "4", "--seeds", "0", "1",
-        "--steps", "120", "--batch-size", "32",
+        "--models", "beta_vae", "--betas", "1", "4", "--seeds", "0", "1",
+        "--precision", "fp32", "--steps", "100", "--batch-size", "32",
         "--metrics", "mig", "--protocol", "mig.num_train=1000"]
 TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
 
@@ -28,7 +29,10 @@ TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
 def run_cli(out: Path, *extra: str) -> subprocess.CompletedProcess:
     command = [sys.executable, str(REPO / "run_benchmark.py"), *GRID, "--out", str(out),
                "--no-report", "--quiet", *extra]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    # one torch thread in-process too: on busy shared cores waiting OpenMP threads slow training
+    # many times over, and the numbers do not depend on the thread count
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
 
 
 def comparable(out: Path) -> pd.DataFrame:

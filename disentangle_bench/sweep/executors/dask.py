@@ -168,7 +168,10 @@ class DaskExecutor(Executor):
         with dask.config.set({"distributed.scheduler.allowed-failures": self.retries}):
             cluster = distributed.LocalCluster(
                 n_workers=self.jobs, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.CRITICAL)
+                dashboard_address=None, silence_logs=logging.CRITICAL,
+                # the scheduler's HTTP endpoints (health, metrics) on any free loopback port:
+                # the default 8787 clashes with any other cluster on this machine
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         try:
             client = distributed.Client(cluster, set_as_default=False)
         except BaseException:
