@@ -36,6 +36,22 @@ PRETTY = {
     "c_max": "C_max",
     "lambda_od": "λ_od",
     "lambda_d": "λ_d",
+    "beta_vae.eval_accuracy": "β-VAE score (eval accuracy)",
+    "beta_vae.train_accuracy": "β-VAE score (train accuracy)",
+    "factor_vae.eval_accuracy": "FactorVAE score (eval accuracy)",
+    "factor_vae.train_accuracy": "FactorVAE score (train accuracy)",
+    "factor_vae.num_active_dims": "FactorVAE: active dims",
+    "mig.discrete_mig": "MIG",
+    "dci.disentanglement": "DCI disentanglement",
+    "dci.completeness": "DCI completeness",
+    "dci.informativeness_test": "DCI informativeness (test)",
+    "dci.informativeness_train": "DCI informativeness (train)",
+    "sap.SAP_score": "SAP",
+    "modularity_explicitness.modularity_score": "modularity",
+    "modularity_explicitness.explicitness_score_test": "explicitness (test)",
+    "modularity_explicitness.explicitness_score_train": "explicitness (train)",
+    "unsupervised.gaussian_total_correlation": "Gaussian TC of the codes",
+    "unsupervised.mutual_info_score": "mean pairwise MI of the codes",
 }
 MODEL_NAMES = {"ae": "AE", "vae": "VAE", "beta_vae": "β-VAE", "beta_tcvae": "β-TCVAE",
                "factor_vae": "FactorVAE", "annealed_vae": "AnnealedVAE",
@@ -208,6 +224,26 @@ def plot_reconstructions(inputs: np.ndarray, reconstructions: dict[str, np.ndarr
 
 
 # --- numbers ----------------------------------------------------------------------------------
+#: The scores drawn against hyperparameters (every score is in the tables): per metric, its
+#: headline scores; a metric not listed here gets all of its scores.
+PLOTTED_SCORES = {
+    "beta_vae": ("eval_accuracy",), "factor_vae": ("eval_accuracy",), "mig": ("discrete_mig",),
+    "dci": ("disentanglement", "completeness", "informativeness_test"), "sap": ("SAP_score",),
+    "modularity_explicitness": ("modularity_score", "explicitness_score_test"),
+    "unsupervised": ("gaussian_total_correlation", "mutual_info_score"),
+}
+
+
+def plotted_columns(columns: Sequence[str]) -> list[str]:
+    """The value columns worth a panel (see :data:`PLOTTED_SCORES`), in the given order."""
+    chosen = []
+    for column in columns:
+        metric, dot, score = column.partition(".")
+        if not dot or metric not in PLOTTED_SCORES or score in PLOTTED_SCORES[metric]:
+            chosen.append(column)
+    return chosen
+
+
 def swept_params(results: pd.DataFrame) -> list[str]:
     """Hyperparameters with at least two values within some model (β counts the VAE as β=1)."""
     params = []
@@ -242,11 +278,14 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
     points = curve_points(results, param)
     on_curve = set(points["run_id"])
     references = results[(results["status"] == "finished") & ~results["run_id"].isin(on_curve)]
-    columns = [c for c in columns if pd.to_numeric(results[c], errors="coerce").notna().any()]
+    columns = [c for c in plotted_columns(columns)
+               if pd.to_numeric(results[c], errors="coerce").notna().any()]
     ncols = min(4, max(1, len(columns)))
     nrows = math.ceil(len(columns) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.85 * ncols + 0.4, 1.55 * nrows + 0.5),
-                             squeeze=False, constrained_layout=True)
+    height = 1.75 * nrows + 1.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols + 0.3, height), squeeze=False)
+    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.62 / height, bottom=0.6 / height,
+                        hspace=0.8, wspace=0.42)
     curve_colors = plt.get_cmap("tab10").colors
     curves = list(dict.fromkeys(points["curve"]))
     xs = np.sort(points["x"].unique())
@@ -286,11 +325,11 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
         ax.set_xlabel(PRETTY.get(param, param))
     for ax in list(axes.flat)[len(columns):]:
         ax.set_visible(False)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center",
-               ncol=min(6, len(handles)), frameon=False)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center",
+               ncol=min(6, len(handles)), frameon=False, bbox_to_anchor=(0.5, 0.0))
     n_seeds = results.loc[results["status"] == "finished", "seed"].nunique()
     fig.suptitle(f"scores vs {PRETTY.get(param, param)}: mean ± std over {n_seeds} seed(s), "
-                 "seeds as points", fontsize=9)
+                 "seeds as points", fontsize=9, y=1 - 0.12 / height)
     return _save(fig, path)
 
 

@@ -26,13 +26,25 @@ HEADLINE_COLUMNS = ("reconstruction", "kl", "active_units")
 _NOT_VALUES = re.compile(r"^unsupervised\.(kl_dim_\d+|kl_total|active_units|reconstruction_nll)$")
 
 
+#: Metrics in the order of the literature's tables; others follow alphabetically.
+METRIC_ORDER = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness",
+                "unsupervised")
+
+
 def value_columns(results: pd.DataFrame) -> list[str]:
-    """Headline columns then every ``<metric>.<score>`` column, in a stable order."""
+    """Headline columns, then every ``<metric>.<score>`` column (metrics in
+    :data:`METRIC_ORDER`, scores alphabetically)."""
     headline = [c for c in HEADLINE_COLUMNS if c in results.columns]
     scores = [c for c in results.columns
               if "." in c and not c.startswith("hparams.") and not _NOT_VALUES.match(c)
               and pd.to_numeric(results[c], errors="coerce").notna().any()]
-    return headline + scores
+
+    def order(column: str) -> tuple:
+        metric = column.partition(".")[0]
+        rank = METRIC_ORDER.index(metric) if metric in METRIC_ORDER else len(METRIC_ORDER)
+        return (rank, column)
+
+    return headline + sorted(scores, key=order)
 
 
 def group_columns(results: pd.DataFrame) -> list[str]:

@@ -26,7 +26,7 @@ from ..sweep.results import load_results
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
 from . import plots
-from .claims import claims_section, write_claims
+from .claims import claims_html, claims_markdown, write_claims
 from .tables import markdown_table, summary_table, text_table, value_columns
 
 
@@ -67,12 +67,16 @@ def write_report(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
     paths.figures = make_figures(store, results, summary)
-    write_claims(store.root, results)  # claims_values.csv, claims_trends.csv, claims.md
+    # claims_values.csv, claims_trends.csv, claims.md; compared once, shown in both documents
+    values, trends, _ = write_claims(store.root, results)
+    claims = {"markdown": claims_markdown(values, trends), "html": claims_html(values, trends)}
     manifest = store.read_sweep() or {}
-    paths.html = write_text_atomic(store.root / "report.html",
-                                   render_html(store, results, summary, paths, manifest))
-    paths.markdown = write_text_atomic(store.root / "report.md",
-                                       render_markdown(store, results, summary, paths, manifest))
+    paths.html = write_text_atomic(
+        store.root / "report.html",
+        render_html(store, results, summary, paths, manifest, claims["html"]))
+    paths.markdown = write_text_atomic(
+        store.root / "report.md",
+        render_markdown(store, results, summary, paths, manifest, claims["markdown"]))
     return paths
 
 
@@ -229,7 +233,7 @@ figcaption{font-size:.9em;color:#555;margin-top:.3em}code{font-size:.9em}
 
 
 def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
-                paths: ReportPaths, manifest: dict[str, Any]) -> str:
+                paths: ReportPaths, manifest: dict[str, Any], claims: str = "") -> str:
     """The self-contained report.html."""
     esc = html.escape
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -257,7 +261,7 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
-    parts.append(claims_section(results)[1])
+    parts.append(claims)
     parts.append("<h2>Configuration</h2><table>")
     parts += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
               for k, v in _config_rows(results, store)]
@@ -281,7 +285,7 @@ def _display(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
-                    paths: ReportPaths, manifest: dict[str, Any]) -> str:
+                    paths: ReportPaths, manifest: dict[str, Any], claims: str = "") -> str:
     """report.md: the same content, images linked from ``plots/``."""
     lines = ["# disentangle-bench report", ""]
     if manifest.get("command"):
@@ -300,7 +304,7 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(store.root)})", ""]
-    lines += [claims_section(results)[0], ""]
+    lines += [claims, ""]
     lines += ["## Configuration", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _config_rows(results, store)]
     lines += ["", "## Metric protocols", "", "| metric | protocol |", "|---|---|"]

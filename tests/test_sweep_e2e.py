@@ -1,0 +1,115 @@
+"""End to end: `run_benchmark.py --preset smoke` on the tiny dataset (mlp), in a real process.
+
+Checks the run directories, the table rows, the figure files, and that the table values are the
+numbers stored in each run's metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from disentangle_bench.sweep import load_results
+
+REPO = Path(__file__).resolve().parents[1]
+#: One torch thread: the tiny mlp gains nothing from more, and on a shared machine OpenMP
+#: threads contending for busy cores make every step many times slower.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+SWEEP = ["--preset", "smoke", "--dataset", "tiny", "--latent-dim", "4", "--betas", "1", "4",
+         "--steps", "60", "--batch-size", "32", "--quiet"]
+RUN_FILES = ("config.json", "metrics.json", "train_log.csv", "artifacts.npz")
+#: Scores the summary shows under the headline names (None: not in the summary table).
+HEADLINE = {"unsupervised.reconstruction_nll": "reconstruction", "unsupervised.kl_total": "kl",
+            "unsupervised.active_units": "active_units",
+            **{f"unsupervised.kl_dim_{j}": None for j in range(10)}}
+
+
+def run_benchmark(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "run_benchmark.py"), *argv], cwd=REPO,
+                          env=ENV, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("e2e") / "results"
+    done = run_benchmark(*SWEEP, "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done
+
+
+def test_prints_the_budget_first_and_the_report_path_last(sweep):
+    out, done = sweep
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("preset smoke: 60 steps") or lines[0].startswith("preset smoke:")
+    assert "NOT comparable to published numbers" in lines[0]
+    assert "architecture mlp" in done.stdout  # 16×16 images: the runner picked the mlp
+    assert lines[-1] == f"report: {out / 'report.html'} (and report.md)"
+
+
+def test_one_finished_run_directory_per_model(sweep):
+    out, _ = sweep
+    runs = sorted((out / "runs").iterdir())
+    assert sorted(p.name.split("-")[0] for p in runs) == ["ae", "beta_vae", "vae"]
+    for run in runs:
+        for name in RUN_FILES:
+            assert (run / name).is_file(), f"{run.name}/{name}"
+        assert any((run / "checkpoint").iterdir())
+        config = json.loads((run / "config.json").read_text())
+        assert config["run_id"] == run.name and config["preset"] == "smoke"
+        assert config["train"]["architecture"] == "mlp" and config["train"]["steps"] == 60
+
+
+def test_table_rows_and_values_equal_the_stored_metrics(sweep):
+    out, _ = sweep
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["label"]) == ["ae", "vae", "beta_vae(beta=4)"]
+    assert list(summary["n"]) == [1, 1, 1]
+    checked = 0
+    for run in (out / "runs").iterdir():
+        record = json.loads((run / "metrics.json").read_text())
+        config = json.loads((run / "config.json").read_text())
+        label = {"ae": "ae", "vae": "vae"}.get(config["train"]["model"], "beta_vae(beta=4)")
+        row = summary[summary["label"] == label].iloc[0]
+        for name, result in record["metrics"].items():
+            if name.startswith("_"):  # bookkeeping (e.g. _sampling), not a metric
+                continue
+            for score, value in result["scores"].items():
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    continue  # e.g. a "reason" string
+                column = HEADLINE.get(f"{name}.{score}", f"{name}.{score}")
+                if column is None:
+                    continue  # per-dimension KL: in results.csv, drawn as bars
+                assert row[f"{column}.mean"] == pytest.approx(value, rel=1e-12, nan_ok=True)
+                checked += 1
+        for key in ("reconstruction", "kl", "active_units"):
+            assert row[f"{key}.mean"] == pytest.approx(record["summary"][key], rel=1e-12)
+    assert checked >= 3 * 5  # every metric of the smoke preset, for every run
+    results = load_results(out)
+    assert len(results) == 3 and (results["status"] == "finished").all()
+
+
+def test_figures_and_reports_exist(sweep):
+    out, _ = sweep
+    plots = {p.name for p in (out / "plots").glob("*.png")}
+    assert {"metrics_vs_beta.png", "kl_per_dim.png", "training_curves.png",
+            "reconstructions.png", "traversals_ae.png", "traversals_vae.png",
+            "traversals_beta_vae-beta-4.png"} <= plots
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= len(plots)
+    assert (out / "report.md").is_file() and (out / "summary.md").is_file()
+
+
+def test_rerun_skips_finished_runs(sweep):
+    out, _ = sweep
+    before = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("*") if p.is_file()}
+    done = run_benchmark(*SWEEP, "--out", str(out), "--no-report")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "3 runs (3 cached)" in done.stdout
+    after = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("*") if p.is_file()}
+    assert after == before

@@ -1,0 +1,85 @@
+"""Resume after SIGKILL: a sweep killed mid-run and re-run retrains nothing that had finished,
+resumes the interrupted run from its checkpoint, never reads a half-written file as valid, and
+ends with exactly the table of an uninterrupted sweep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from disentangle_bench.sweep import RunStatus, RunStore, load_results
+
+REPO = Path(__file__).resolve().parents[1]
+#: One torch thread: the tiny mlp gains nothing from more, and on a shared machine OpenMP
+#: threads contending for busy cores make every step many times slower.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+SWEEP = ["--preset", "smoke", "--dataset", "tiny", "--latent-dim", "4", "--betas", "1", "4",
+         "--steps", "240", "--checkpoint-every", "20", "--batch-size", "32", "--quiet",
+         "--no-report"]
+TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
+
+
+def command(out: Path) -> list[str]:
+    return [sys.executable, str(REPO / "run_benchmark.py"), *SWEEP, "--out", str(out)]
+
+
+def comparable(out: Path) -> pd.DataFrame:
+    frame = load_results(out).drop(columns=list(TIMING_COLUMNS))
+    return frame.sort_values("run_id").reset_index(drop=True)
+
+
+def kill_when(process: subprocess.Popen, ready, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert process.poll() is None, "the sweep ended before it could be killed"
+        assert time.monotonic() < deadline, "the sweep never reached the kill point"
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
+    out = tmp_path / "killed"
+    store = RunStore(out)
+
+    def first_finished_second_checkpointed() -> bool:
+        ids = store.run_ids()
+        finished = [r for r in ids if store.status(r) is RunStatus.FINISHED]
+        started = [r for r in ids if r not in finished
+                   and any((store.run_dir(r) / "checkpoint").glob("*"))]
+        return len(finished) >= 1 and len(started) >= 1
+
+    process = subprocess.Popen(command(out), cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    kill_when(process, first_finished_second_checkpointed)
+    assert process.returncode == -signal.SIGKILL
+
+    # nothing half-written reads as finished: every run is finished (valid) or incomplete
+    statuses = {r: store.status(r) for r in store.run_ids()}
+    finished = [r for r, s in statuses.items() if s is RunStatus.FINISHED]
+    assert set(statuses.values()) <= {RunStatus.FINISHED, RunStatus.INCOMPLETE}
+    assert 1 <= len(finished) < 3
+    stamps = {p: p.stat().st_mtime_ns for r in finished
+              for p in store.run_dir(r).rglob("*") if p.is_file() and p.name != ".lock"}
+
+    resumed = subprocess.run(command(out), cwd=REPO, env=ENV, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{len(finished)} cached" in resumed.stdout
+    assert "resumed" in resumed.stdout  # the interrupted run continued from its checkpoint
+    # the runs that had finished were not retrained: not one of their files was rewritten
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+    reference = tmp_path / "uninterrupted"
+    clean = subprocess.run(command(reference), cwd=REPO, env=ENV, capture_output=True, text=True,
+                           timeout=300)
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    pd.testing.assert_frame_equal(comparable(out), comparable(reference), check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"),
+                                  pd.read_csv(reference / "summary.csv"), check_exact=True)
