@@ -22,7 +22,9 @@ MODEL_FILE = "model.pt"
 CONFIG_FILE = "train_config.json"
 LOG_CSV = "train_log.csv"
 LOG_JSON = "train_log.json"
-ENCODE_BATCH = 2048
+# Images per forward pass in encode() & co. The conv network is fastest on CPU in small batches
+# (activations stay in cache: batch 64 measured ~1.6x faster than 1024); the MLP in large ones.
+ENCODE_BATCH = {"conv": 64, "conv_paper": 64, "mlp": 1024}
 
 
 class TrainedModel:
@@ -52,6 +54,10 @@ class TrainedModel:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
 
+    def default_batch_size(self) -> int:
+        """Images per forward pass when ``batch_size`` is not given (see ``ENCODE_BATCH``)."""
+        return 4096 if self.device.type == "cuda" else ENCODE_BATCH[self.config.architecture]
+
     @property
     def latent_dim(self) -> int:
         return self.model.latent_dim
@@ -66,12 +72,12 @@ class TrainedModel:
         return self.step >= self.config.steps
 
     # ---- representation functions -----------------------------------------------------------
-    def encode(self, observations: np.ndarray, batch_size: int = ENCODE_BATCH) -> np.ndarray:
+    def encode(self, observations: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Posterior means (the AE: its code), float32 (n, latent_dim)."""
         return self._map(observations, batch_size, lambda x: self.model.posterior(x)[0])[0]
 
     def posterior(
-        self, observations: np.ndarray, batch_size: int = ENCODE_BATCH
+        self, observations: np.ndarray, batch_size: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(mean, logvar)`` of q(z|x), each float32 (n, latent_dim)."""
         if not self.has_posterior:
@@ -80,9 +86,10 @@ class TrainedModel:
             )
         return self._map(observations, batch_size, self.model.posterior)
 
-    def decode(self, codes: np.ndarray, batch_size: int = ENCODE_BATCH) -> np.ndarray:
+    def decode(self, codes: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Bernoulli means (pixel probabilities) for codes (n, latent_dim): float32 (n, C, H, W)."""
         codes = np.asarray(codes, dtype=np.float32)
+        batch_size = batch_size or self.default_batch_size()
         if codes.ndim != 2 or codes.shape[1] != self.latent_dim:
             raise ValueError(f"codes must have shape (n, {self.latent_dim}), got {codes.shape}")
         chunks = []
@@ -93,7 +100,7 @@ class TrainedModel:
         return _concat(chunks, (0, *self.observation_shape))
 
     def reconstruction_nll(
-        self, observations: np.ndarray, batch_size: int = ENCODE_BATCH
+        self, observations: np.ndarray, batch_size: int | None = None
     ) -> np.ndarray:
         """Bernoulli negative log-likelihood of each observation decoded from its posterior
         mean, ``sum_pixels BCE(decoder(mean(x)), x)``, in nats: float64 (n,).
@@ -124,6 +131,7 @@ class TrainedModel:
 
     def _batches(self, observations: np.ndarray, batch_size: int) -> Iterator[torch.Tensor]:
         memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        batch_size = batch_size or self.default_batch_size()
         for start in range(0, len(observations), batch_size):
             chunk = np.ascontiguousarray(observations[start : start + batch_size], np.float32)
             x = torch.from_numpy(chunk).to(self.device)
