@@ -58,9 +58,10 @@ def assert_same_weights(a: TrainedModel, b: TrainedModel) -> None:
 
 # ---- config -----------------------------------------------------------------------------------
 def test_config_round_trips_through_json():
-    cfg = config(hparams={"beta": 2.0}, seed=np.int64(3))
+    cfg = config(hparams={"beta": np.float64(2.0)}, seed=np.int64(3), lr=np.float32(0.5))
     data = json.loads(json.dumps(cfg.to_dict()))
-    assert TrainConfig.from_dict(data) == cfg and data["seed"] == 3
+    assert TrainConfig.from_dict(data) == cfg and data["seed"] == 3 and data["lr"] == 0.5
+    assert type(cfg.hparams["beta"]) is float and cfg.resolved_hparams() == {"beta": 2.0}
 
 
 def test_default_config_is_the_paper_protocol():

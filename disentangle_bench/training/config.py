@@ -7,6 +7,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..data import check_dataset_name
 from ..models import ARCHITECTURES, check_model_hparams, model_defaults
 
@@ -48,14 +50,12 @@ class TrainConfig:
     log_every: int = 100
 
     def __post_init__(self) -> None:
-        self.hparams = dict(self.hparams)
-        self.dataset_kwargs = dict(self.dataset_kwargs)
-        for name in _INT_FIELDS:  # numpy integers from sweeps -> plain ints (JSON-safe)
-            value = getattr(self, name)
-            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-                setattr(self, name, int(value))
-        if isinstance(self.lr, numbers.Real) and not isinstance(self.lr, bool):
-            self.lr = float(self.lr)
+        # numpy scalars (e.g. from a sweep grid) -> plain Python numbers, so to_dict is JSON-safe
+        self.hparams = {k: _plain(v) for k, v in dict(self.hparams).items()}
+        self.dataset_kwargs = {k: _plain(v) for k, v in dict(self.dataset_kwargs).items()}
+        for name in _INT_FIELDS:
+            setattr(self, name, _plain(getattr(self, name)))
+        self.lr = _plain(self.lr)
 
     def validate(self) -> TrainConfig:
         """Raise a one-line ``ValueError`` describing the first invalid field; return self."""
@@ -92,6 +92,11 @@ class TrainConfig:
             known = ", ".join(sorted(valid))
             raise ValueError(f"unknown TrainConfig field(s) {', '.join(unknown)}; valid: {known}")
         return cls(**data)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the equivalent Python scalar; anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _require_int(name: str, value: Any, *, minimum: int) -> None:
