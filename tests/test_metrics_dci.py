@@ -5,10 +5,10 @@ import pytest
 
 from disentangle_bench.metrics import completeness, dci, dci_fast, disentanglement
 
-SIZES = (1, 3, 4, 5)
+SIZES = (1, 2, 3, 4)  # few classes: the exact GBT fits one tree per class and stage
 
 
-def split(n_train=300, n_test=150, seed=0):
+def split(n_train=240, n_test=120, seed=0):
     rng = np.random.default_rng(seed)
     factors = np.stack([rng.integers(s, size=n_train + n_test) for s in SIZES], axis=1)
     return factors[:n_train], factors[n_train:]
@@ -46,20 +46,14 @@ def test_one_code_for_two_factors_loses_disentanglement_only():
 
 # ---- estimators on samples ----------------------------------------------------------------
 @pytest.mark.parametrize("estimator", [dci, dci_fast])
-def test_identity_is_disentangled_complete_and_informative(estimator):
+def test_identity_is_perfect_and_a_rotated_identity_less_disentangled(estimator):
     ftr, fte = split()
-    result = estimator(ftr, noisy_identity(ftr), fte, noisy_identity(fte, seed=1), n_jobs=1)
-    assert result["disentanglement"] > 0.9 and result["completeness"] > 0.9
-    assert result["informativeness_test"] > 0.9
-
-
-@pytest.mark.parametrize("estimator", [dci, dci_fast])
-def test_rotated_identity_is_less_disentangled(estimator):
-    ftr, fte = split()
+    plain = estimator(ftr, noisy_identity(ftr), fte, noisy_identity(fte, seed=1), n_jobs=1)
+    assert plain["disentanglement"] > 0.9 and plain["completeness"] > 0.9
+    assert plain["informativeness_test"] > 0.9
     angle = np.pi / 4
     rotation = np.eye(3)
     rotation[1:, 1:] = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
-    plain = estimator(ftr, noisy_identity(ftr), fte, noisy_identity(fte, seed=1), n_jobs=1)
     rotated = estimator(
         ftr, noisy_identity(ftr) @ rotation, fte, noisy_identity(fte, seed=1) @ rotation, n_jobs=1
     )
