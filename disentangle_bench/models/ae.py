@@ -19,7 +19,9 @@ class AE(Objective):
     defaults = {}
     has_posterior = False
 
-    def loss(self, x: torch.Tensor, step: int, generator: torch.Generator | None = None):
+    def loss(
+        self, x: torch.Tensor, step: int, generator: torch.Generator | None = None
+    ) -> LossOutput:
         code = self.posterior(x)[0]
         reconstruction = bernoulli_nll(self.decoder(code), x).mean()
         kl_per_dim = torch.zeros(self.latent_dim, device=x.device)

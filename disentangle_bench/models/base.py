@@ -100,7 +100,9 @@ class Objective(nn.Module):
         mean, logvar = self.encoder(x)
         return mean.float(), logvar.float()
 
-    def loss(self, x: torch.Tensor, step: int, generator: torch.Generator | None = None):
+    def loss(
+        self, x: torch.Tensor, step: int, generator: torch.Generator | None = None
+    ) -> LossOutput:
         """The training loss on batch ``x`` (n, C, H, W) at training step ``step`` (0-based)."""
         mean, logvar = self.posterior(x)
         z = sample_gaussian(mean, logvar, generator)

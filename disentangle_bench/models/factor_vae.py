@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .architectures import fc_discriminator
-from .base import Objective, _require_number
+from .base import LossOutput, Objective, _require_number
 
 DISCRIMINATOR_ADAM = {"lr": 1e-4, "betas": (0.5, 0.9), "eps": 1e-8}
 _LOG_CLIP = (math.log(1e-6), math.log1p(-1e-6))
@@ -63,7 +63,9 @@ class FactorVAE(Objective):
             elif isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{cls.name}: {key} must be an integer >= 1, got {value!r}")
 
-    def loss(self, x: torch.Tensor, step: int, generator: torch.Generator | None = None):
+    def loss(
+        self, x: torch.Tensor, step: int, generator: torch.Generator | None = None
+    ) -> LossOutput:
         out = super().loss(x, step, generator)
         z = out.extras.pop("_z")
         permuted = permute_dims(z.detach(), generator)
