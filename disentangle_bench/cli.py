@@ -30,10 +30,11 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage dump) so every bad argument is one clear line."""
+    """argparse whose errors are one line (no usage dump) and reach ``main`` as ``UsageError``
+    (exit code 2), so in-process callers get a return code rather than ``SystemExit``."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 # --- subcommands kept from the data layer ----------------------------------------------------
@@ -403,7 +404,8 @@ def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
     print(get_preset(preset).budget_line())
     train = specs[0].train
     print(f"dataset {train['dataset']}, architecture {train['architecture']}, "
-          f"latent {train['latent_dim']}, metrics: {', '.join(specs[0].metrics)}")
+          f"latent {train['latent_dim']}, {train['precision']}, "
+          f"metrics: {', '.join(specs[0].metrics)}")
     print(f"{len(specs)} runs -> {out} ({executor.describe()})")
 
 
@@ -415,7 +417,7 @@ def _run(argv: list[str]) -> int:
     _print_plan(specs, out, executor)
     if args.dry_run:
         for spec in specs:
-            print(f"  {spec.run_id}  {spec.label()}")
+            print(f"  {spec.label()}  {spec.run_id}")
         return EXIT_OK
     store = RunStore(out)
     manifest = {"command": "run_benchmark.py " + shlex.join(argv), "preset": args.preset,

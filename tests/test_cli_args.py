@@ -93,7 +93,7 @@ def test_dry_run_lists_the_grid_without_training(tmp_path, monkeypatch, capsys):
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("preset smoke: ")
-    runs = [line.split()[1] for line in lines if line.startswith("  ")]
+    runs = [line.split()[0] for line in lines if line.startswith("  ")]
     # β = 1 of beta_vae is the vae: trained once
     assert runs == ["ae", "vae", "beta_vae(beta=2)", "beta_vae(beta=4)"]
     assert not out.exists()

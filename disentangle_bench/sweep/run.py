@@ -84,11 +84,16 @@ def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
     from .artifacts import compute_artifacts
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
+    import torch
+
     posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
     start = time.perf_counter()
+    # the metrics' classifier processes get this run's share of the cores (all of them
+    # in-process, cores // jobs in a pool worker): never more processes than cores
     scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=spec.eval_seed,
                       overrides=spec.protocol, posterior=posterior,
-                      reconstruction_nll=trained.reconstruction_nll)
+                      reconstruction_nll=trained.reconstruction_nll,
+                      n_jobs=torch.get_num_threads())
     metrics_seconds = time.perf_counter() - start
     arrays = compute_artifacts(trained, dataset, seed=spec.eval_seed, settings=spec.artifacts)
     write_npz_atomic(run_dir / ARTIFACTS, **arrays)
