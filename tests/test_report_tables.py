@@ -72,6 +72,7 @@ def test_groups_split_on_config_fields_that_differ(results):
 
 def test_format_mean_std():
     assert format_mean_std(0.5, float("nan")) == "0.500"  # one seed: no std
+    assert format_mean_std(3.0, 0.0) == "3 ± 0"  # counts stay integers
     assert format_mean_std(123.456, 1.5) == "123.5 ± 1.500"
     assert format_mean_std(float("nan"), float("nan")) == "–"
     assert format_mean_std(2e-5, 1e-6) == "2.00e-05 ± 1.00e-06"

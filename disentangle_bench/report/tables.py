@@ -116,7 +116,9 @@ def format_mean_std(mean: float, std: float, *, digits: int = 3) -> str:
 
 
 def _format_number(value: float, digits: int) -> str:
-    if value == 0 or 1e-3 <= abs(value) < 1e5:
+    if float(value).is_integer() and abs(value) < 1e5:
+        return str(int(value))  # counts (active units, n) and exact zeros
+    if 1e-3 <= abs(value) < 1e5:
         return f"{value:.{digits}f}" if abs(value) < 100 else f"{value:.1f}"
     return f"{value:.{digits - 1}e}"
 

@@ -97,12 +97,14 @@ def compute_artifacts(model: Decodable, dataset: Any, *, seed: int,
 
 def summarize_artifacts(arrays: dict[str, np.ndarray], *, active_threshold: float) -> dict:
     """The headline numbers of a run from its artifacts: mean reconstruction NLL (nats per image),
-    total KL (nats), and active units (latents whose mean KL exceeds ``active_threshold``)."""
+    total KL (nats), and active units (latents whose mean KL exceeds ``active_threshold``).
+    KL and active units are NaN for a model without a posterior (the AE): undefined, not 0."""
     kl = np.asarray(arrays["kl_per_dim"], np.float64)
+    has_posterior = bool(arrays["prior_range"])
     return {
         "reconstruction": float(np.mean(arrays["reconstruction_nll"])),
-        "kl": float(kl.sum()),
-        "active_units": int((kl > active_threshold).sum()),
+        "kl": float(kl.sum()) if has_posterior else float("nan"),
+        "active_units": int((kl > active_threshold).sum()) if has_posterior else float("nan"),
     }
 
 
