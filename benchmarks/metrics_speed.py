@@ -10,6 +10,8 @@ seconds spent drawing and encoding the shared i.i.d. samples, and the total. Opt
     python benchmarks/metrics_speed.py --exact    # + exact DCI (GBT) with n_jobs=2, and the ratio
     python benchmarks/metrics_speed.py --serial   # + exact DCI with n_jobs=1 (the dlib baseline)
     python benchmarks/metrics_speed.py --encoder  # + conv-encoder throughput (fp32 / bf16)
+    python benchmarks/metrics_speed.py --cpu      # + CPU seconds per metric in one process
+                                                  #   (n_jobs=1; robust on a loaded machine)
 
 disentanglement_lib's own code on an idle 2-core machine (issue 4): MIG 0.1 s, SAP 0.9 s,
 DCI 258 s. Timings on a shared machine are noisy: compare the ratios printed in one run.
@@ -70,6 +72,20 @@ def run_suite(dataset, represent) -> float:
     return total
 
 
+def cpu_seconds(dataset, represent) -> None:
+    """CPU time of each metric computed in this process alone (n_jobs=1): on a shared machine
+    this, not the wall time, says what an idle machine would take (divide the parallel parts,
+    DCI, SAP and explicitness, by the number of cores)."""
+    total = 0.0
+    for name in list_metrics():
+        started = time.process_time()
+        evaluate(dataset, represent, [name], preset="fast", n_jobs=1)
+        seconds = time.process_time() - started
+        total += seconds
+        print(f"{name:<26}{seconds:>9.2f} CPU s")
+    print(f"{'total (dci_fast), 1 core':<26}{total:>9.2f} CPU s")
+
+
 def time_exact_dci(dataset, represent, n_jobs: int) -> float:
     rng_train, rng_test = np.random.default_rng([0, 0]), np.random.default_rng([0, 1])
     ftr = dataset.sample_factors(10000, rng_train)
@@ -110,6 +126,7 @@ def main() -> None:
     parser.add_argument("--exact", action="store_true", help="also time exact DCI, n_jobs=2")
     parser.add_argument("--serial", action="store_true", help="also time exact DCI, n_jobs=1")
     parser.add_argument("--encoder", action="store_true", help="also time a conv encoder")
+    parser.add_argument("--cpu", action="store_true", help="also CPU seconds per metric")
     args = parser.parse_args()
     dataset, represent = FactorVectors(), cheap_representation()
     fast_total = run_suite(dataset, represent)
@@ -121,6 +138,8 @@ def main() -> None:
         if args.exact:
             print(f"exact DCI parallel / serial: {parallel / serial:.2f} "
                   f"(at dlib's 258 s serial: {258 * parallel / serial:.0f} s)")
+    if args.cpu:
+        cpu_seconds(dataset, represent)
     if args.encoder:
         encoder_throughput()
 
