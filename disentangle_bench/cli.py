@@ -471,3 +471,6 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted: finished runs are stored; re-run the same command to resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `run_benchmark.py --dry-run | head`
+        sys.stderr.close()
+        return EXIT_OK
