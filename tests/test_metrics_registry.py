@@ -102,6 +102,14 @@ def test_posterior_and_reconstruction_reach_the_unsupervised_scores(tiny):
         reconstruction_nll=lambda obs: np.full(len(obs), 7.5),
     )["unsupervised"]["scores"]
     assert result["reconstruction_nll"] == 7.5
+    calls = []
+
+    def counting(obs):
+        calls.append(len(obs))
+        return identity(obs)
+
+    evaluate(tiny, counting, ["mig", "unsupervised"], preset="smoke", posterior=posterior)
+    assert sum(calls) == 1000  # the MIG draw already carried the posterior: encoded once
     assert result["active_units"] == 3 and result["kl_total"] > 0
     assert math.isclose(result["kl_total"], sum(result[f"kl_dim_{j}"] for j in range(3)))
 

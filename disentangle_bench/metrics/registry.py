@@ -137,15 +137,18 @@ class _Draws:
     exactly the result they would get alone.
     """
 
-    def __init__(self, dataset, represent, posterior, reconstruction_nll, chunk_size: int):
+    def __init__(self, dataset, represent, posterior, reconstruction_nll, chunk_size: int,
+                 posterior_keys=()):
         self.dataset, self.represent = dataset, represent
         self.posterior, self.reconstruction_nll = posterior, reconstruction_nll
         self.chunk_size = chunk_size
+        self.posterior_keys = set(posterior_keys)  # draws the unsupervised scores will reuse
         self.cache: dict = {}
         self.seconds = 0.0
 
     def get(self, split: str, n: int, seed: int, with_posterior: bool = False) -> dict:
         key = (split, int(n), int(seed))
+        with_posterior = with_posterior or key in self.posterior_keys
         draw = self.cache.get(key)
         if draw is None or (with_posterior and "posterior_done" not in draw):
             started = time.perf_counter()
@@ -263,7 +266,11 @@ def evaluate(
         name: resolve_protocol(name, seed=seed, preset=preset, overrides=overrides.get(name))
         for name in names
     }
-    draws = _Draws(dataset, represent, posterior, reconstruction_nll, chunk_size)
+    posterior_keys = [
+        ("train", int(p["num_train"]), int(p[SEED_KEY]))
+        for name, p in protocols.items() if _METRICS[name].kind == "unsupervised"
+    ]
+    draws = _Draws(dataset, represent, posterior, reconstruction_nll, chunk_size, posterior_keys)
     results: dict = {}
     for name in names:
         protocol = protocols[name]
@@ -279,5 +286,9 @@ def evaluate(
         if progress:
             print(f"[metrics] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     results["_environment"] = environment()
-    results["_sampling"] = {"seconds": draws.seconds, "draws": [list(k) for k in draws.cache]}
+    results["_sampling"] = {
+        "seconds": draws.seconds,
+        "chunk_size": chunk_size,
+        "draws": [list(key) for key in draws.cache],
+    }
     return results
