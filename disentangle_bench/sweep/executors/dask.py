@@ -165,7 +165,10 @@ class DaskExecutor(Executor):
         import dask
 
         # A LocalCluster's scheduler lives in this process, so its retry bound is ours to set.
-        with dask.config.set({"distributed.scheduler.allowed-failures": self.retries}):
+        # Dask's statistical profiler wakes every 10 ms in each worker and takes the GIL from
+        # the training thread; runs are long single tasks, so it buys nothing here.
+        with dask.config.set({"distributed.scheduler.allowed-failures": self.retries,
+                              "distributed.worker.profile.enabled": False}):
             cluster = distributed.LocalCluster(
                 n_workers=self.jobs, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=logging.CRITICAL,
