@@ -34,8 +34,11 @@ def synthetic_representations(num_codes: int = 10, seed: int = 0) -> dict:
     def pseudo_noise(x):
         return np.sin(1e4 * x @ hashing)
 
+    def flat(observations):
+        return observations.reshape(len(observations), -1).astype(np.float64)
+
     def linear(mix, noise):
-        return lambda x: x @ mix + noise * pseudo_noise(x)
+        return lambda obs: flat(obs) @ mix + noise * pseudo_noise(flat(obs))
 
     eye = np.eye(n_factors, num_codes)
     rotation = np.linalg.qr(rng.normal(size=(num_codes, num_codes)))[0]
@@ -43,6 +46,7 @@ def synthetic_representations(num_codes: int = 10, seed: int = 0) -> dict:
     for a, b in ((1, 2), (3, 4)):
         half = np.sqrt(0.5)
         pairs[[a, a, b, b], [a, b, a, b]] = [half, half, -half, half]
+    tanh_mix = eye + 0.3 * rng.normal(size=eye.shape)
     duplicated = np.zeros((n_factors, num_codes))
     duplicated[1:, 0:5] = np.eye(5)
     duplicated[1:, 5:10] = np.eye(5)
@@ -56,8 +60,8 @@ def synthetic_representations(num_codes: int = 10, seed: int = 0) -> dict:
         "duplicated codes": linear(duplicated, 0.05),
         "half mix, half identity": linear(eye + 0.5 * rng.normal(size=eye.shape) * (
             np.arange(num_codes) < 5), 0.1),
-        "nonlinear (tanh of mix)": lambda x: np.tanh(
-            3 * x @ (eye + 0.3 * rng.normal(size=eye.shape))) + 0.05 * pseudo_noise(x),
+        "nonlinear (tanh of mix)": lambda obs: np.tanh(3 * flat(obs) @ tanh_mix)
+        + 0.05 * pseudo_noise(flat(obs)),
     }
 
 
