@@ -123,7 +123,9 @@ def make_figures(store: RunStore, results: pd.DataFrame,
 
     artifacts = {run_id: _load_artifacts(store, run_id) for run_id in done["run_id"]}
     kl_by_group = {label: [artifacts[r]["kl_per_dim"] for r in done[done["label"] == label]
-                           ["run_id"] if artifacts.get(r) is not None] for label in first_run}
+                           ["run_id"] if artifacts.get(r) is not None
+                           and bool(artifacts[r]["prior_range"])]  # the AE has no KL
+                   for label in first_run}
     kl_by_group = {k: v for k, v in kl_by_group.items() if v}
     if kl_by_group:
         path = plots.plot_kl_per_dim(kl_by_group, plot_dir / "kl_per_dim.png", colors=colors,
