@@ -338,7 +338,10 @@ def _trend_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
     column = _metric_column(on_dataset, claim["metric"])
     if on_dataset.empty or column is None:
         what = "no finished run on" if on_dataset.empty else f"no run scored {claim['metric']} on"
-        return [_trend_row(claim, None, "not enough data", f"{what} {claim['dataset']}")]
+        where = " or ".join([claim["dataset"], *DATASET_STAND_INS.get(claim["dataset"], ())])
+        present = ", ".join(sorted(set(runs["dataset"].astype(str)))) or "none"
+        return [_trend_row(claim, None, "not enough data",
+                           f"{what} {where} (datasets in these results: {present})")]
     name, _, argument = claim["check"].partition(":")
     rows = []
     for setting in _setting_groups(on_dataset):
