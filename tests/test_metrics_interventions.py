@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from disentangle_bench.data import get_dataset
-from disentangle_bench.metrics import beta_vae_score, factor_vae_score
+from disentangle_bench.metrics import beta_vae_score, factor_vae_score, mig
 from disentangle_bench.metrics.beta_vae import _fixed_factor_pairs
 
 SMALL = dict(batch_size=16, num_train=300, num_eval=150)
@@ -78,6 +78,10 @@ def test_duplicated_code_keeps_intervention_scores_high(tiny):
     assert beta_vae_score(tiny, duplicated, **SMALL)["eval_accuracy"] > 0.98
     factor = factor_vae_score(tiny, duplicated, **SMALL_FACTOR_VAE)
     assert factor["eval_accuracy"] > 0.98 and factor["num_active_dims"] == 6
+    # ... while MIG, which wants one code per factor, drops to 0 (docs/metrics.md).
+    factors, observations = tiny.sample(1000, np.random.default_rng(0))
+    assert mig(factors, identity(observations))["discrete_mig"] > 0.5
+    assert mig(factors, duplicated(observations))["discrete_mig"] == pytest.approx(0, abs=1e-12)
 
 
 def test_factor_vae_counts_active_dims_and_ignores_inactive(tiny):
