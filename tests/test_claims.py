@@ -316,3 +316,42 @@ def test_better_tradeoff_means_not_dominated(tmp_path):
     assert "2 beta_vae configuration(s) dominated in turn" in held["evidence"][0]
     assert cl.check_trends(results(*factor, *strong), claims)["verdict"][0] == "does not hold"
     assert cl.check_trends(results(*factor), claims)["verdict"][0] == "not enough data"
+
+
+def write_store(root, dataset: str) -> None:
+    """A results store with a β sweep (VAE = β 1) whose KL falls and reconstruction rises."""
+    from disentangle_bench.sweep import RunSpec, RunStore
+
+    store = RunStore(root)
+    for beta, kl in ((1.0, 30.0), (2.0, 20.0), (4.0, 12.0), (8.0, 7.0)):
+        model, hparams = ("vae", {}) if beta == 1 else ("beta_vae", {"beta": beta})
+        train = {"model": model, "hparams": hparams, "dataset": dataset, "seed": 0, "steps": 100}
+        spec = RunSpec(train=train, metrics=("unsupervised",), protocol={"unsupervised": {}},
+                       preset="cpu")
+        store.prepare(spec)
+        store.write_metrics(spec, {"metrics": {"unsupervised": {"scores": {}}},
+                                   "summary": {"kl": kl, "reconstruction": 100 - kl}})
+
+
+def test_cli_claims_on_a_results_store(tmp_path, capsys):
+    from disentangle_bench.cli import main
+
+    write_store(tmp_path, "tiny")
+    assert main(["claims", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Trend claims" in out and (tmp_path / "claims_trends.csv").is_file()
+    trends = pd.read_csv(tmp_path / "claims_trends.csv").set_index("claim_id")
+    assert "datasets in these results: tiny" in trends.loc["all-kl", "evidence"]
+    assert main(["claims", str(tmp_path / "nowhere")]) == 2
+    assert "no results store" in capsys.readouterr().err
+
+
+def test_trends_on_a_results_store_read_through_load_results(tmp_path):
+    from disentangle_bench.sweep import load_results
+
+    write_store(tmp_path, "dsprites-procedural")
+    trends = cl.check_trends(load_results(tmp_path)).set_index("claim_id")
+    assert trends.loc["all-kl", "verdict"] == "holds"
+    assert "ρ(beta, kl) = -1.00 over 4 runs" in trends.loc["all-kl", "evidence"]
+    assert trends.loc["higgins17-recon", "verdict"] == "holds"
+    assert "stand-in for dsprites" in trends.loc["higgins17-recon", "evidence"]

@@ -718,6 +718,9 @@ def write_claims(results_dir: Path | str, results: pd.DataFrame | None = None,
     from ..sweep.atomic import write_text_atomic
 
     root = Path(results_dir)
+    if results is None and not (root / "runs").is_dir():
+        raise ValueError(f"no results store at {root} (no {root / 'runs'}); run a sweep with "
+                         f"--out {root} first")
     results = load_results(root) if results is None else results
     values, trends = claims_tables(results, claims)
     paths = [write_text_atomic(root / "claims_values.csv", values.to_csv(index=False)),
