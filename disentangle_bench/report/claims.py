@@ -625,10 +625,29 @@ def verdict_counts(table: pd.DataFrame) -> str:
     return ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) or "no claims"
 
 
+NO_MATCH = "(no run in these results matches a value claim)"
+
+
+def split_matched(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(value rows with measured runs, rows no run matched)."""
+    matched = values["n"] > 0
+    return values[matched], values[~matched]
+
+
+def unmatched_line(unmatched: pd.DataFrame) -> str:
+    """One line for the claims no run matched (their reasons are in claims_values.csv)."""
+    if unmatched.empty:
+        return ""
+    return (f"{len(unmatched)} value claim(s) match no run here (other models, datasets or "
+            f"metrics; reasons in claims_values.csv): {', '.join(unmatched['claim_id'])}")
+
+
 def format_claims_text(values: pd.DataFrame, trends: pd.DataFrame) -> str:
-    """Both tables as plain text for the terminal."""
+    """Both tables as plain text for the terminal (value claims no run matched: one line)."""
+    matched, unmatched = split_matched(values)
     parts = [f"Value claims ({verdict_counts(values)}):",
-             _text_table(values[PRINTED_VALUE_COLUMNS]),
+             _text_table(matched[PRINTED_VALUE_COLUMNS]) if len(matched) else NO_MATCH,
+             unmatched_line(unmatched),
              "", f"Trend claims ({verdict_counts(trends)}):",
              _text_table(trends[PRINTED_TREND_COLUMNS])]
     return "\n".join(parts)
@@ -651,7 +670,8 @@ def claims_markdown(values: pd.DataFrame, trends: pd.DataFrame) -> str:
              "Claimed vs measured (mean ± std over seeds). A verdict is given only when the runs "
              "follow the paper's protocol; otherwise the reason is stated. Rules: docs/claims.md.",
              "", f"### Value claims ({verdict_counts(values)})", "",
-             _markdown_table(values[PRINTED_VALUE_COLUMNS]), "",
+             _markdown_table(split_matched(values)[0][PRINTED_VALUE_COLUMNS]), "",
+             unmatched_line(split_matched(values)[1]), "",
              f"### Trend claims ({verdict_counts(trends)})", "",
              _markdown_table(trends[PRINTED_TREND_COLUMNS]), ""]
     return "\n".join(lines)
@@ -678,7 +698,8 @@ def claims_html(values: pd.DataFrame, trends: pd.DataFrame) -> str:
         "<p>Claimed vs measured (mean ± std over seeds). A verdict is given only when the runs "
         "follow the paper's protocol; otherwise the reason is stated.</p>",
         f"<h3>Value claims ({html.escape(verdict_counts(values))})</h3>",
-        _html_table(values[PRINTED_VALUE_COLUMNS]),
+        _html_table(split_matched(values)[0][PRINTED_VALUE_COLUMNS]),
+        f"<p>{html.escape(unmatched_line(split_matched(values)[1]))}</p>",
         f"<h3>Trend claims ({html.escape(verdict_counts(trends))})</h3>",
         _html_table(trends[PRINTED_TREND_COLUMNS]), "</section>"])
 
