@@ -13,6 +13,12 @@ wall time includes everything a user waits for (imports, process or cluster star
 
 All must give the same table (checked). Speed-up = baseline wall time / wall time; on N free
 cores the ideal for 2 jobs is 2×, less the start-up cost and whatever other load the cores carry.
+
+Every run gets one torch thread (``OMP_NUM_THREADS=1`` for the in-process baseline too), so the
+ratios measure running runs in parallel, not torch's intra-op threads; ``--default-threads``
+leaves the baseline at torch's default (all cores), which is what a plain ``--jobs 1`` uses.
+On busy shared cores that default can be many times slower (OpenMP threads waiting on each
+other), which would inflate the speed-ups.
 """
 
 from __future__ import annotations
@@ -38,14 +44,15 @@ def grid(steps: int, seeds: int) -> list[str]:
     return ["--dataset", "tiny", "--architecture", "mlp", "--latent-dim", "4",
             "--preset", "smoke", "--models", "ae", "beta_vae", "--betas", "4",
             "--num-seeds", str(seeds), "--steps", str(steps), "--batch-size", "64",
+            "--precision", "fp32",
             "--metrics", "mig", "--protocol", "mig.num_train=2000",
             "--no-report", "--quiet"]
 
 
-def timed_sweep(arguments: list[str], out: Path) -> float:
+def timed_sweep(arguments: list[str], out: Path, env: dict[str, str]) -> float:
     command = [sys.executable, str(REPO / "run_benchmark.py"), *arguments, "--out", str(out)]
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"sweep failed ({' '.join(arguments[-4:])}):\n{result.stderr}")
@@ -63,7 +70,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_dask_cluster(log_dir: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
+def start_dask_cluster(log_dir: Path, workers: int,
+                       env: dict[str, str]) -> tuple[str, list[subprocess.Popen]]:
     """A scheduler and ``workers`` single-threaded workers on 127.0.0.1, ready to use."""
     from distributed import Client
 
@@ -75,7 +83,7 @@ def start_dask_cluster(log_dir: Path, workers: int) -> tuple[str, list[subproces
     processes = []
     for index, arguments in enumerate(commands):
         log = open(log_dir / f"dask-{index}.log", "w")  # noqa: SIM115 - lives with the process
-        processes.append(subprocess.Popen([sys.executable, "-m", "dask", *arguments],
+        processes.append(subprocess.Popen([sys.executable, "-m", "dask", *arguments], env=env,
                                           stdout=log, stderr=subprocess.STDOUT))
     with Client(address, timeout=60) as client:
         client.wait_for_workers(workers, timeout=120)
@@ -94,12 +102,18 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600, help="training steps per run")
-    parser.add_argument("--seeds", type=int, default=4, help="seeds per model (runs = 2 × this)")
+    parser.add_argument("--steps", type=int, default=400, help="training steps per run")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per model (runs = 2 × this)")
+    parser.add_argument("--default-threads", action="store_true",
+                        help="leave torch's thread count at its default (see the docstring)")
     args = parser.parse_args()
+    env = dict(os.environ)
+    if not args.default_threads:
+        env["OMP_NUM_THREADS"] = "1"
     arguments = grid(args.steps, args.seeds)
     print(f"grid: 2 models x {args.seeds} seeds = {2 * args.seeds} runs, {args.steps} steps each,"
-          f" tiny dataset, mlp, MIG; {os.cpu_count()} cores visible")
+          f" tiny dataset, mlp, fp32, MIG; {os.cpu_count()} cores visible; torch threads per run: "
+          f"{'default' if args.default_threads else 1}")
     cases = [("local --jobs 1", ["--executor", "local", "--jobs", "1"]),
              ("local --jobs 2", ["--executor", "local", "--jobs", "2"]),
              ("dask LocalCluster, 2 workers", ["--executor", "dask", "--jobs", "2"])]
@@ -109,15 +123,15 @@ def main() -> None:
         root = Path(tmp)
         for label, extra in cases:
             out = root / label.split(",")[0].replace(" ", "_").replace("-", "")
-            seconds[label] = timed_sweep(arguments + extra, out)
+            seconds[label] = timed_sweep(arguments + extra, out, env)
             tables[label] = table(out)
             print(f"  {label:<34} {seconds[label]:7.1f} s", flush=True)
-        address, processes = start_dask_cluster(root, workers=2)
+        address, processes = start_dask_cluster(root, workers=2, env=env)
         try:
             label = "dask --scheduler, 2 running workers"
             out = root / "dask_scheduler"
             seconds[label] = timed_sweep(arguments + ["--executor", "dask", "--scheduler",
-                                                      address], out)
+                                                      address], out, env)
             tables[label] = table(out)
             print(f"  {label:<34} {seconds[label]:7.1f} s", flush=True)
         finally:

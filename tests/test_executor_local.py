@@ -18,10 +18,10 @@ from disentangle_bench.sweep.executors import executor_class
 from disentangle_bench.sweep.executors.local import _init_worker, threads_per_job
 
 REPO = Path(__file__).resolve().parents[1]
-#: 2 models × 2 seeds on the tiny dataset, one cheap metric.
+#: vae and beta_vae(beta=4) on the tiny dataset, one cheap metric.
 GRID = ["--dataset", "tiny", "--architecture", "mlp", "--latent-dim", "4", "--preset", "smoke",
-        "--models", "beta_vae", "--betas", "1", "4", "--seeds", "0", "1",
-        "--precision", "fp32", "--steps", "100", "--batch-size", "32",
+        "--models", "beta_vae", "--betas", "1", "4", "--seeds", "0",
+        "--precision", "fp32", "--steps", "60", "--batch-size", "32",
         "--metrics", "mig", "--protocol", "mig.num_train=1000"]
 TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
 
@@ -50,7 +50,7 @@ def test_threads_per_job_divides_the_cores(jobs, cores, expected):
 def test_pool_workers_are_limited_to_their_share_of_threads():
     """The initializer the pool uses really limits torch in each spawned worker."""
     threads = threads_per_job(2, cores=4)
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(threads,)) as pool:
         seen = set(pool.map(_torch_threads, range(4)))
     assert seen == {2}
@@ -79,6 +79,6 @@ def test_jobs_2_gives_the_same_table_as_jobs_1(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "2 processes" in second.stdout  # the pool ran, not the in-process path
     expected, actual = comparable(serial), comparable(parallel)
-    assert len(expected) == 4 and (expected["status"] == "finished").all()
+    assert len(expected) == 2 and (expected["status"] == "finished").all()
     assert expected["mig.discrete_mig"].notna().all()
     pd.testing.assert_frame_equal(actual, expected, check_exact=True)
