@@ -281,3 +281,16 @@ def test_local_cluster_runs_the_grid_and_bounds_a_run_that_kills_workers(referen
     pd.testing.assert_frame_equal(healthy.reset_index(drop=True),
                                   expected.reset_index(drop=True), check_exact=True,
                                   check_dtype=False)
+
+
+def test_missing_dask_extra_is_one_clear_line(tmp_path):
+    code = ("import sys; sys.modules['distributed'] = None; "  # as if the extra were not installed
+            "from disentangle_bench.cli import main; sys.exit(main(sys.argv[1:]))")
+    command = [sys.executable, "-c", code, *GRID, *METRICS, "--out", str(tmp_path), "--quiet",
+               "--executor", "dask"]
+    result = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True,
+                            timeout=90)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        'error: the dask executor needs dask.distributed: pip install -e ".[dask]"']
+    assert not (tmp_path / "runs").exists()
