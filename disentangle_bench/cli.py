@@ -244,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train a grid of disentanglement models, score every model with the metric "
                     "suite, and write tables, plots and a report. Subcommands: `datasets`, "
-                    "`preview`, `report DIR`.",
+                    "`preview`, `report DIR`, `claims DIR` (papers' claims vs the runs), "
+                    "`check BASELINE` (regression check of scores).",
         epilog=EPILOG.format(presets=_presets_help(), executors=_executors_help()),
     )
     grid = parser.add_argument_group("model grid")
