@@ -11,7 +11,9 @@ wall time includes everything a user waits for (imports, process or cluster star
 * ``dask --jobs 2``   a Dask LocalCluster of 2 worker processes started by the command;
 * ``dask --scheduler`` 2 ``dask worker`` processes already running (start-up not counted).
 
-All must give the same table (checked). Speed-up = baseline wall time / wall time; on N free
+CPU seconds (the command and the processes it reaped; not the external workers') show the cost
+of the parallel paths independently of other load on the machine. All must give the same table
+(checked). Speed-up = baseline wall time / wall time; on N free
 cores the ideal for 2 jobs is 2×, less the start-up cost and whatever other load the cores carry.
 
 Every run gets one torch thread (``OMP_NUM_THREADS=1`` for the in-process baseline too), so the
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -49,14 +52,21 @@ def grid(steps: int, seeds: int) -> list[str]:
             "--no-report", "--quiet"]
 
 
-def timed_sweep(arguments: list[str], out: Path, env: dict[str, str]) -> float:
+def timed_sweep(arguments: list[str], out: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and every process it started and reaped)."""
     command = [sys.executable, str(REPO / "run_benchmark.py"), *arguments, "--out", str(out)]
+    before = _children_cpu()
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"sweep failed ({' '.join(arguments[-4:])}):\n{result.stderr}")
-    return seconds
+    return seconds, _children_cpu() - before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def table(out: Path):
@@ -123,17 +133,17 @@ def main() -> None:
         root = Path(tmp)
         for label, extra in cases:
             out = root / label.split(",")[0].replace(" ", "_").replace("-", "")
-            seconds[label] = timed_sweep(arguments + extra, out, env)
+            seconds[label], cpu = timed_sweep(arguments + extra, out, env)
             tables[label] = table(out)
-            print(f"  {label:<34} {seconds[label]:7.1f} s", flush=True)
+            print(f"  {label:<36} {seconds[label]:7.1f} s wall {cpu:7.1f} s CPU", flush=True)
         address, processes = start_dask_cluster(root, workers=2, env=env)
         try:
             label = "dask --scheduler, 2 running workers"
             out = root / "dask_scheduler"
-            seconds[label] = timed_sweep(arguments + ["--executor", "dask", "--scheduler",
-                                                      address], out, env)
+            seconds[label], _ = timed_sweep(arguments + ["--executor", "dask", "--scheduler",
+                                                         address], out, env)
             tables[label] = table(out)
-            print(f"  {label:<34} {seconds[label]:7.1f} s", flush=True)
+            print(f"  {label:<36} {seconds[label]:7.1f} s wall  (CPU in the workers)", flush=True)
         finally:
             stop(processes)
     baseline_label = cases[0][0]
@@ -142,7 +152,7 @@ def main() -> None:
     print(f"tables identical across executors: {same}")
     print("speed-up over local --jobs 1 (wall time ratio, higher is faster):")
     for label, value in seconds.items():
-        print(f"  {label:<34} {baseline / value:5.2f}x")
+        print(f"  {label:<36} {baseline / value:5.2f}x")
     if not same:
         raise SystemExit("the executors disagree on the numbers: see the tables in the store")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -46,10 +47,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cli_command(out: Path, *extra: str) -> list[str]:
+def cli_command(out: Path, *extra: str, quiet: bool = True) -> list[str]:
     """``python run_benchmark.py GRID METRICS --out OUT EXTRA``."""
     return [sys.executable, str(REPO / "run_benchmark.py"), *GRID, *METRICS, "--out", str(out),
-            "--no-report", "--quiet", *extra]
+            "--no-report", *(["--quiet"] if quiet else []), *extra]
 
 
 #: One torch thread per process: on busy shared cores OpenMP threads that wait on each other make
@@ -62,9 +63,9 @@ def run_cli(out: Path, *extra: str, timeout: float = SWEEP_TIMEOUT) -> subproces
                           text=True, timeout=timeout)
 
 
-def start_cli(out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(cli_command(out, *extra), cwd=REPO, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def start_cli(out: Path, *extra: str, quiet: bool = True) -> subprocess.Popen:
+    return subprocess.Popen(cli_command(out, *extra, quiet=quiet), cwd=REPO, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def comparable(out: Path) -> pd.DataFrame:
@@ -194,7 +195,7 @@ def worker_running(client: Client, run_id: str) -> str | None:
 
 
 def test_killed_worker_run_resumes_and_sweep_completes(cluster, reference, tmp_path):
-    sweep = start_cli(tmp_path, "--executor", "dask", "--scheduler", cluster.address)
+    sweep = start_cli(tmp_path, "--executor", "dask", "--scheduler", cluster.address, quiet=False)
     store = RunStore(tmp_path)
     killed = victim = None
     deadline = time.monotonic() + SWEEP_TIMEOUT
@@ -217,6 +218,13 @@ def test_killed_worker_run_resumes_and_sweep_completes(cluster, reference, tmp_p
     assert sweep.returncode == 0, stderr + cluster.logs()
     assert_complete(comparable(tmp_path), reference)
     actions = json.loads((tmp_path / "sweep.json").read_text())["summary"]["actions"]
+    assert sorted(actions) == sorted(reference["run_id"])
+    # the sweep bar counted each run once, whichever worker (or how many) ran it
+    bar = re.findall(r"sweep:.*?(\d+)/(\d+)", stderr)
+    counts = [(int(done), int(total)) for done, total in bar]
+    assert counts and {total for _, total in counts} == {len(reference)}
+    assert [done for done, _ in counts] == sorted(done for done, _ in counts)
+    assert counts[-1][0] == len(reference)
     assert actions[victim] == "resumed", actions  # it went on from its checkpoint
     assert sorted(actions.values()).count("resumed") == 1
 
