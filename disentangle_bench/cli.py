@@ -399,10 +399,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
-    preset = specs[0].preset
-    from .sweep.presets import get_preset
-
-    print(get_preset(preset).budget_line())
+    print(_budget(specs))
     train = specs[0].train
     print(f"dataset {train['dataset']}, architecture {train['architecture']}, "
           f"latent {train['latent_dim']}, {train['precision']}, "
@@ -432,12 +429,13 @@ def _run(argv: list[str]) -> int:
 
 
 def _budget(specs: list[Any]) -> str:
+    """The budget line of this sweep (its actual steps, batch, lr, precision)."""
     from .sweep.presets import get_preset
 
-    preset = get_preset(specs[0].preset)
     train = specs[0].train
-    return (f"{preset.budget_line()} | this sweep: {train['steps']:,} steps x batch "
-            f"{train['batch_size']}, lr {train['lr']:g}, {train['precision']}")
+    return get_preset(specs[0].preset).budget_line(
+        steps=train["steps"], batch_size=train["batch_size"], lr=train["lr"],
+        precision=train["precision"])
 
 
 def _finish(store: Any, summary: Any, *, report: bool) -> None:

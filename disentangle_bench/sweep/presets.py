@@ -47,19 +47,27 @@ class Preset:
         sized = any(k.startswith("num_") for p in self.protocol.values() for k in p)
         return sized or self.metric_preset == "smoke"
 
-    def budget_line(self) -> str:
-        """What this preset trains and scores, stated so nobody mistakes it for the paper's."""
-        images = self.steps * self.batch_size
-        fraction = self.steps / PAPER_STEPS
+    def budget_line(self, *, steps: int | None = None, batch_size: int | None = None,
+                    lr: float | None = None, precision: str | None = None) -> str:
+        """What a sweep trains and scores, stated so nobody mistakes it for the paper's: the
+        preset's values, or the sweep's actual ones (overrides are named as such)."""
+        actual = {"steps": steps, "batch_size": batch_size, "lr": lr}
+        overridden = [k for k, v in actual.items() if v is not None and v != getattr(self, k)]
+        steps = self.steps if steps is None else steps
+        batch_size = self.batch_size if batch_size is None else batch_size
+        lr = self.lr if lr is None else lr
+        precision = precision or self.precision
         protocol = ("REDUCED metric sample sizes" if self.reduced_protocol
                     else "reference metric sample sizes")
         protocol += f", {self.dci_estimator} DCI"
-        verdict = ("the published protocol" if self.name == "paper" else
-                   f"{fraction:.2%} of the paper's 300,000 steps: NOT comparable to published "
-                   "numbers")
-        return (f"preset {self.name}: {self.steps:,} steps x batch {self.batch_size} "
-                f"({images:,} images), lr {self.lr:g}, {self.precision} precision; {protocol}; "
-                f"{verdict}")
+        is_paper = (steps, batch_size, lr) == (PAPER_STEPS, 64, 1e-4)
+        verdict = ("the published training protocol" if is_paper else
+                   f"{steps / PAPER_STEPS:.2%} of the paper's 300,000 steps: NOT comparable to "
+                   "published numbers")
+        name = self.name + (f" (overridden: {', '.join(overridden)})" if overridden else "")
+        return (f"preset {name}: {steps:,} steps x batch {batch_size} "
+                f"({steps * batch_size:,} images), lr {lr:g}, {precision} precision; "
+                f"{protocol}; {verdict}")
 
 
 # Reduced protocol sizes of the cpu preset, chosen by measurement (docs/runner.md): the β-VAE
@@ -74,6 +82,19 @@ _CPU_PROTOCOL: dict[str, dict[str, Any]] = {
     "sap": dict(_CPU_SAMPLES),
     "modularity_explicitness": dict(_CPU_SAMPLES),
     "unsupervised": {"num_train": 5000},
+}
+
+# The smoke preset: the metrics layer's smoke sizes, halved again so 5 models fit in a minute.
+_SMOKE_SAMPLES = {"num_train": 300, "num_test": 150}
+_SMOKE_PROTOCOL: dict[str, dict[str, Any]] = {
+    "beta_vae": {"batch_size": 8, "num_train": 150, "num_eval": 75},
+    "factor_vae": {"batch_size": 8, "num_train": 150, "num_eval": 75,
+                   "num_variance_estimate": 500},
+    "mig": {"num_train": 500},
+    "dci": {**_SMOKE_SAMPLES, "estimator": "fast"},
+    "sap": dict(_SMOKE_SAMPLES),
+    "modularity_explicitness": dict(_SMOKE_SAMPLES),
+    "unsupervised": {"num_train": 500},
 }
 
 PRESETS: dict[str, Preset] = {
@@ -97,11 +118,11 @@ PRESETS: dict[str, Preset] = {
     ),
     "smoke": Preset(
         name="smoke",
-        summary="first look in under a minute: a few hundred steps, the metrics layer's "
-                "smoke sizes (noisy scores)",
-        steps=200, batch_size=64, lr=1e-3, precision="auto",
-        checkpoint_every=100, log_every=20,
-        metric_preset="smoke",
+        summary="first look in under a minute: 100 steps, tiny metric sizes (the numbers "
+                "mean little)",
+        steps=100, batch_size=32, lr=1e-3, precision="auto",
+        checkpoint_every=50, log_every=10,
+        metric_preset="smoke", protocol=_SMOKE_PROTOCOL,
         artifacts={"eval_images": 256},
     ),
 }
