@@ -140,12 +140,12 @@ def _alias(model: str, hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return model, hparams
 
 
-def resolve_metrics(requested: list[str] | None) -> list[str]:
-    """Requested metric names (checked), or every registered metric."""
+def resolve_metrics(requested: list[str] | None, preset: Preset) -> list[str]:
+    """Requested metric names (checked), or every registered metric the preset keeps."""
     from ..metrics import check_metric_names, list_metrics
 
     if requested is None:
-        return list(list_metrics())
+        return [name for name in list_metrics() if name not in preset.exclude_metrics]
     check_metric_names(list(requested))
     return list(dict.fromkeys(requested))
 
@@ -192,7 +192,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             for run in model_runs(model, request.grids.get(model, {}))]
     architecture = resolve_architecture(request.architecture,
                                         get_dataset(request.dataset).observation_shape)
-    metrics = resolve_metrics(request.metrics)
+    metrics = resolve_metrics(request.metrics, preset)
     protocol = resolve_protocol(metrics, preset, request.protocol)
     artifacts = {**DEFAULT_ARTIFACTS, **preset.artifacts}
     # "auto" precision depends on the machine: resolve it here so the run id says which
