@@ -91,8 +91,9 @@ class DaskCluster:
         self.port = free_port()
         self.address = f"tcp://{LOOPBACK}:{self.port}"
         self.processes: dict[str, subprocess.Popen] = {}
+        self.scheduler_file = log_dir / "scheduler.json"
         self._spawn("scheduler", ["scheduler", "--host", LOOPBACK, "--port", str(self.port),
-                                  "--no-dashboard"])
+                                  "--no-dashboard", "--scheduler-file", str(self.scheduler_file)])
         for index in range(workers):
             self.start_worker(f"w{index}")
 
@@ -173,6 +174,15 @@ def test_sweep_on_a_real_cluster_gives_the_local_table(cluster, reference, tmp_p
     result = run_cli(tmp_path, "--executor", "dask", "--scheduler", cluster.address)
     assert result.returncode == 0, result.stderr + cluster.logs()
     assert_complete(comparable(tmp_path), reference)
+
+
+def test_scheduler_file_is_accepted_and_a_missing_one_named(cluster, tmp_path):
+    from disentangle_bench.sweep.executors.dask import DaskExecutor, SchedulerUnreachable
+
+    DaskExecutor(scheduler=str(cluster.scheduler_file)).check()  # connects through the file
+    missing = tmp_path / "scheduler.json"
+    with pytest.raises(SchedulerUnreachable, match="no scheduler file"):
+        DaskExecutor(scheduler=str(missing)).check()
 
 
 def run_being_trained(store: RunStore) -> str | None:

@@ -148,6 +148,10 @@ class DaskExecutor(Executor):
     def _connect_to_scheduler(self, distributed: Any) -> Any:
         target = self.scheduler
         by_file = Path(target).is_file()
+        if not by_file and "://" not in target and target.endswith((".json", ".yaml")):
+            raise SchedulerUnreachable(f"--scheduler: no scheduler file {target!r}; pass the "
+                                       "file `dask scheduler --scheduler-file` wrote, or its "
+                                       "tcp://HOST:PORT")
         try:
             if by_file:
                 return distributed.Client(scheduler_file=target, timeout=self.connect_timeout,
