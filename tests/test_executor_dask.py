@@ -47,7 +47,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cli_command(out: Path, *extra: str, quiet: bool = True) -> list[str]:
+def cli_command(out: Path | str, *extra: str, quiet: bool = True) -> list[str]:
     """``python run_benchmark.py GRID METRICS --out OUT EXTRA``."""
     return [sys.executable, str(REPO / "run_benchmark.py"), *GRID, *METRICS, "--out", str(out),
             "--no-report", *(["--quiet"] if quiet else []), *extra]
@@ -58,8 +58,9 @@ def cli_command(out: Path, *extra: str, quiet: bool = True) -> list[str]:
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
-def run_cli(out: Path, *extra: str, timeout: float = SWEEP_TIMEOUT) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_command(out, *extra), cwd=REPO, env=ENV, capture_output=True,
+def run_cli(out: Path | str, *extra: str, timeout: float = SWEEP_TIMEOUT,
+            cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(cli_command(out, *extra), cwd=cwd, env=ENV, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -171,9 +172,10 @@ def test_help_lists_dask_options_without_importing_dask():
 
 
 def test_sweep_on_a_real_cluster_gives_the_local_table(cluster, reference, tmp_path):
-    result = run_cli(tmp_path, "--executor", "dask", "--scheduler", cluster.address)
+    # a relative --out: the workers run in other directories, so they must get it made absolute
+    result = run_cli("store", "--executor", "dask", "--scheduler", cluster.address, cwd=tmp_path)
     assert result.returncode == 0, result.stderr + cluster.logs()
-    assert_complete(comparable(tmp_path), reference)
+    assert_complete(comparable(tmp_path / "store"), reference)
 
 
 def test_scheduler_file_is_accepted_and_a_missing_one_named(cluster, tmp_path):
