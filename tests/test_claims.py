@@ -116,6 +116,8 @@ def test_value_verdict_rule_in_numbers():
 @pytest.mark.parametrize("change, reason", [
     ({"preset": "cpu", "steps": 3000}, "training protocol differs"),
     ({"dataset": "dsprites-procedural"}, "stands in for dsprites"),
+    ({"steps": 1000}, "preset paper (1,000 steps, conv architecture, but steps 1000 instead of "
+                      "300000)"),
 ])
 def test_runs_off_the_papers_protocol_are_not_comparable(tmp_path, change, reason):
     claims = claims_table(tmp_path, {})
@@ -154,7 +156,8 @@ def test_the_vae_is_the_beta_vae_at_beta_1(tmp_path):
 
 def test_failed_runs_and_other_configurations_are_kept_apart(tmp_path):
     rows = seeds([0.30, 0.30]) + [run(seed=5, status="failed")]
-    rows += [run(seed=i, steps=600_000, **{"mig.discrete_mig": 0.9}) for i in range(2)]
+    rows += [{**run(seed=i, **{"mig.discrete_mig": 0.9}), "architecture": "conv_paper"}
+             for i in range(2)]
     table = cl.compare_claims(results(*rows), claims_table(tmp_path, {}))
     assert sorted(table["verdict"]) == ["consistent", "higher"]   # measured 0.9 > claimed 0.3
     assert sorted(table["n"]) == [2, 2]

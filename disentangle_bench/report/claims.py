@@ -273,13 +273,28 @@ def _run_blockers(claim: pd.Series, group: pd.DataFrame, stand_in: bool, n: int)
                        f"same images)")
     protocol = claim["training_protocol"].partition(":")[0].strip()
     run_protocol = PRESET_PROTOCOLS.get(str(first.get("preset")))
-    if protocol != "any" and protocol != run_protocol:
+    if protocol != "any" and (protocol != run_protocol or _budget_changed(first)):
         reasons.append(f"training protocol differs: the paper's is {claim['training_protocol']}; "
                        f"the runs used preset {first.get('preset')} "
-                       f"({_budget(first)})")
+                       f"({_budget(first)}{_budget_changed(first)})")
     if n < 2:
         reasons.append(f"only {n} seed: no seed spread")
     return reasons
+
+
+def _budget_changed(run: Any) -> str:
+    """``", but steps 1,000 instead of 300,000"`` when a run overrode its preset's training
+    budget (steps, batch size, learning rate); "" when it kept it or the preset is unknown."""
+    from ..sweep.presets import PRESETS
+
+    preset = PRESETS.get(str(run.get("preset")))
+    if preset is None:
+        return ""
+    changed = [f"{name} {run.get(name)} instead of {expected}"
+               for name, expected in (("steps", preset.steps), ("batch_size", preset.batch_size),
+                                      ("lr", preset.lr))
+               if _finite(run.get(name)) and float(run.get(name)) != float(expected)]
+    return f", but {', '.join(changed)}" if changed else ""
 
 
 def _value_row(claim: pd.Series, group: pd.DataFrame | None, scores: pd.Series | None,
