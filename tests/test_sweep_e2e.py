@@ -46,8 +46,8 @@ def sweep(tmp_path_factory):
 def test_prints_the_budget_first_and_the_report_path_last(sweep):
     out, done = sweep
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("preset smoke (overridden: steps, batch_size): 60 steps x batch "
-                               "32 (1,920 images)")
+    assert lines[0].startswith("preset smoke (overridden: steps): 60 steps x batch 32 "
+                               "(1,920 images)")
     assert "NOT comparable to published numbers" in lines[0]
     assert "architecture mlp" in done.stdout  # 16×16 images: the runner picked the mlp
     assert lines[-1] == f"report: {out / 'report.html'} (and report.md)"
