@@ -76,6 +76,11 @@ def _report_command(argv: list[str]) -> int:
     parser.add_argument("--all", action="store_true",
                         help="report every run in the store, not only the last sweep's")
     args = parser.parse_args(argv)
+    from .sweep import RunStore
+
+    if not RunStore(args.out).run_ids():
+        raise UsageError(f"no runs in {args.out!r} (expected {args.out}/runs/<run_id>/config.json);"
+                         " give the --out directory of a sweep")
     paths = write_report(args.out, all_runs=args.all)
     print(paths.table_text)
     print(f"report: {paths.html}")

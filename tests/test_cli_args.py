@@ -85,6 +85,13 @@ def test_help_documents_every_option_and_the_presets(capsys):
         assert option in text
 
 
+def test_report_of_an_empty_directory_is_one_line(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nothing")]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no runs in" in err[0]
+    assert not (tmp_path / "nothing").exists()
+
+
 def test_dry_run_lists_the_grid_without_training(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("trained"))
     out = tmp_path / "out"
