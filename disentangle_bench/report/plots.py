@@ -196,8 +196,9 @@ def plot_traversals(arrays: dict[str, np.ndarray], title: str, path: Path | str,
         for tick, dim in zip(ax.get_yticklabels(), order):
             if prior and kl[dim] <= active_threshold:
                 tick.set_color("0.6")
-    sweep = "prior range" if prior else "fitted range (code mean ± 2 sd)"
-    fig.suptitle(f"{title}: latent traversals (rows sorted by KL; {sweep})",
+    sweep = ("rows sorted by KL; prior range" if prior
+             else "rows sorted by code spread; code mean ± 2 sd")
+    fig.suptitle(f"{title}: latent traversals ({sweep})",
                  y=1 - 0.12 / fig_height, fontsize=9)
     return _save(fig, path)
 
