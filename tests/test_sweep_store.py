@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from disentangle_bench.atomic import read_json, write_json_atomic, write_text_atomic
 from disentangle_bench.sweep import RunSpec, RunStatus, RunStore, load_results
-from disentangle_bench.sweep.atomic import read_json, write_json_atomic, write_text_atomic
 from disentangle_bench.sweep.run import log_to_csv
 from disentangle_bench.sweep.store import ARTIFACTS, METRICS, TRAIN_LOG, stray_temp_files
 

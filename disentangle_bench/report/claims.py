@@ -750,8 +750,8 @@ def write_claims(results_dir: Path | str, results: pd.DataFrame | None = None,
 
     Returns (value comparisons, trend checks, written paths).
     """
+    from ..atomic import write_text_atomic
     from ..sweep import load_results
-    from ..sweep.atomic import write_text_atomic
 
     root = Path(results_dir)
     if results is None and not (root / "runs").is_dir():

@@ -81,7 +81,7 @@ def load_baseline(path: Path | str) -> dict[str, Any]:
 
 def write_baseline(path: Path | str, record: dict[str, Any]) -> Path:
     """Write the baseline atomically (the old file stays intact until the new one is whole)."""
-    from ..sweep.atomic import write_json_atomic
+    from ..atomic import write_json_atomic
 
     return write_json_atomic(path, record)
 

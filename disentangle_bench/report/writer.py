@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..sweep.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from ..sweep.results import load_results
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore

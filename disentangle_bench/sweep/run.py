@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_npz_atomic, write_text_atomic
+from ..atomic import write_npz_atomic, write_text_atomic
 from .spec import RunSpec
 from .store import ARTIFACTS, CHECKPOINT_DIR, TRAIN_LOG, RunStatus, RunStore, environment_summary
 

@@ -11,8 +11,8 @@ Layout (``root`` is the sweep's ``--out`` directory)::
     root/runs/<run_id>/error.json      instead of metrics.json when the run failed
 
 A run is *finished* only when ``metrics.json`` parses and names the run's own id and config hash;
-every file is written through :mod:`.atomic`, so a run killed at any moment is either finished or
-not, never half-finished.
+every file is written through :mod:`disentangle_bench.atomic`, so a run killed at any moment is
+either finished or not, never half-finished.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .atomic import read_json, write_json_atomic
+from ..atomic import read_json, write_json_atomic
 from .spec import RunSpec
 
 CONFIG = "config.json"

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..atomic import write_atomic, write_text_atomic
 from ..models import Objective, bernoulli_nll, get_model
 from .config import TrainConfig
 
@@ -165,9 +165,9 @@ class TrainedModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         atomic_torch_save(self.state(), directory / MODEL_FILE)
-        atomic_write_text(directory / CONFIG_FILE, json.dumps(self.config.to_dict(), indent=2))
-        atomic_write_text(directory / LOG_JSON, json.dumps(self.log, indent=1))
-        atomic_write_text(directory / LOG_CSV, log_to_csv(self.log))
+        write_text_atomic(directory / CONFIG_FILE, json.dumps(self.config.to_dict(), indent=2))
+        write_text_atomic(directory / LOG_JSON, json.dumps(self.log, indent=1))
+        write_text_atomic(directory / LOG_CSV, log_to_csv(self.log))
         return directory
 
     @classmethod
@@ -235,25 +235,6 @@ def log_to_csv(log: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    _atomic(path, lambda f: f.write(text.encode()))
-
-
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` to ``path`` atomically: a crash leaves the old file or the new one."""
-    _atomic(path, lambda f: torch.save(obj, f))
-
-
-def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: torch.save(obj, f))

@@ -1,5 +1,7 @@
 """Atomic file writes: a reader sees the old file, the new file, or no file, never half of one.
 
+Shared by every layer that writes results (training checkpoints, the run store, reports).
+
 Every write goes to a temporary file in the same directory, is flushed and ``fsync``-ed, then
 renamed over the target with :func:`os.replace` (atomic on POSIX and Windows within one file
 system). A process killed at any moment leaves at most a stray ``.tmp-*`` file, which no reader
@@ -18,7 +20,7 @@ from typing import IO, Any
 TEMP_PREFIX = ".tmp-"
 
 
-def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
+def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
@@ -37,7 +39,7 @@ def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
 
 def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically."""
-    return _write_atomic(Path(path), lambda file: file.write(data))
+    return write_atomic(Path(path), lambda file: file.write(data))
 
 
 def write_text_atomic(path: Path | str, text: str) -> Path:
@@ -55,7 +57,7 @@ def write_npz_atomic(path: Path | str, **arrays: Any) -> Path:
     """Write numpy arrays as a compressed ``.npz`` atomically."""
     import numpy as np
 
-    return _write_atomic(Path(path), lambda file: np.savez_compressed(file, **arrays))
+    return write_atomic(Path(path), lambda file: np.savez_compressed(file, **arrays))
 
 
 def read_json(path: Path | str) -> Any | None:
