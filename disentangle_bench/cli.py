@@ -2,7 +2,8 @@
 
 ``run_benchmark.py [OPTIONS]`` runs a sweep (train a model grid, score it, write the report);
 ``run_benchmark.py report DIR`` rebuilds a report from a results directory;
-``run_benchmark.py datasets`` / ``preview`` show the datasets.
+``run_benchmark.py datasets`` / ``preview`` show the datasets; ``download NAME`` fetches a real
+dataset file and verifies its checksum.
 """
 
 from __future__ import annotations
@@ -63,6 +64,27 @@ def _preview_command(argv: list[str]) -> int:
     out = args.out or f"results/preview-{args.dataset}.png"
     path = save_factor_sweep_grid(dataset, out, seed=args.seed)
     print(f"wrote {path}")
+    return 0
+
+
+def _download_command(argv: list[str]) -> int:
+    from .data.files import REMOTE_FILES, download
+
+    parser = _Parser(
+        prog="run_benchmark.py download",
+        description="Download a real dataset file, verify its published checksum, and put it "
+                    "where the loaders look (default: the repository's datasets/).",
+    )
+    parser.add_argument("name", choices=sorted(REMOTE_FILES))
+    parser.add_argument("--dir", default=None, help="destination folder (default datasets/)")
+    args = parser.parse_args(argv)
+    try:
+        path = download(args.name, args.dir)
+    except OSError as error:  # no network, refused, disk full: nothing partial is left behind
+        print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
+              f"check the network, or fetch the file by hand into datasets/", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    print(f"{args.name}: {path} (checksum verified)")
     return 0
 
 
@@ -180,6 +202,7 @@ def _claims_command(argv: list[str]) -> int:
 
 
 SUBCOMMANDS = {"datasets": _datasets_command, "preview": _preview_command,
+               "download": _download_command,
                "report": _report_command, "check": _check_command, "claims": _claims_command}
 
 
@@ -249,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train a grid of disentanglement models, score every model with the metric "
                     "suite, and write tables, plots and a report. Subcommands: `datasets`, "
-                    "`preview`, `report DIR`, `claims DIR` (papers' claims vs the runs), "
-                    "`check BASELINE` (regression check of scores).",
+                    "`preview`, `download NAME`, `report DIR`, `claims DIR` (papers' claims vs "
+                    "the runs), `check BASELINE` (regression check of scores).",
         epilog=EPILOG.format(presets=_presets_help(), executors=_executors_help()),
     )
     grid = parser.add_argument_group("model grid")
@@ -390,12 +413,29 @@ def _plan(argv: list[str]) -> tuple[argparse.Namespace, list[Any], Any]:
     try:
         request = build_request(args)
         specs = expand(request)
+        _check_executor_options(args)
         executor = executor_class(args.executor).from_args(args)
     except UsageError:
         raise
     except (KeyError, ValueError, TypeError, DatasetError) as error:
         raise UsageError(_one_line(error)) from error
     return args, specs, executor
+
+
+def _check_executor_options(args: argparse.Namespace) -> None:
+    """An option of an executor other than ``--executor``'s (e.g. ``--scheduler`` with the
+    local executor) would be silently ignored: refuse it instead."""
+    from .sweep import executor_class, list_executors
+
+    for name in list_executors():
+        if name == args.executor:
+            continue
+        probe = argparse.ArgumentParser(add_help=False)
+        executor_class(name).add_arguments(probe)
+        for action in probe._actions:
+            if getattr(args, action.dest, action.default) != action.default:
+                raise UsageError(f"{action.option_strings[0]} is an option of the {name} "
+                                 f"executor; add --executor {name} or drop it")
 
 
 def _one_line(error: BaseException) -> str:

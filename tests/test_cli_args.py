@@ -104,3 +104,10 @@ def test_dry_run_lists_the_grid_without_training(tmp_path, monkeypatch, capsys):
     # β = 1 of beta_vae is the vae: trained once
     assert runs == ["ae", "vae", "beta_vae(beta=2)", "beta_vae(beta=4)"]
     assert not out.exists()
+
+
+def test_dask_option_without_dask_executor_is_refused(tmp_path, capsys):
+    argv = [*BASE, "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "out")]
+    assert main(argv) == EXIT_USAGE
+    assert "--scheduler is an option of the dask executor" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

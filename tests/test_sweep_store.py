@@ -15,8 +15,8 @@ import pytest
 
 from disentangle_bench.atomic import read_json, write_json_atomic, write_text_atomic
 from disentangle_bench.sweep import RunSpec, RunStatus, RunStore, load_results
-from disentangle_bench.sweep.run import log_to_csv
 from disentangle_bench.sweep.store import ARTIFACTS, METRICS, TRAIN_LOG, stray_temp_files
+from disentangle_bench.training.trained_model import log_to_csv
 
 TRAIN = {"dataset": "tiny", "steps": 100, "batch_size": 32, "lr": 1e-3, "latent_dim": 4,
          "architecture": "mlp", "device": "auto", "precision": "fp32",

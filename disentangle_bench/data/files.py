@@ -71,8 +71,7 @@ def missing_file_error(name: str, offline_alternative: str | None) -> DatasetErr
     message = (
         f"dataset {name!r} needs the file {remote.file_name}, not found in: {looked}. "
         f"Get it from {remote.homepage} ({remote.url}) and put it in one of these directories "
-        f"(or set {ENV_VAR}), or run: python -c \"from disentangle_bench.data import download; "
-        f"download('{name}')\"."
+        f"(or set {ENV_VAR}), or run: python run_benchmark.py download {name}."
     )
     if offline_alternative:
         message += f" The dataset {offline_alternative!r} works offline without any file."

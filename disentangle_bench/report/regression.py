@@ -454,20 +454,12 @@ def _load_trained(spec: Any, out: Path | str) -> Any:
 
 def evaluate_scores(spec: Any, trained: Any, eval_seed: int) -> dict[str, float]:
     """Metrics and headline numbers of a trained model at ``eval_seed``, flattened like
-    ``load_results`` columns: the same calls as ``sweep.run_one`` makes (derivation checks that
-    both agree at the run's own seed)."""
-    from ..data import get_dataset
-    from ..metrics import evaluate
+    ``load_results`` columns, through the same ``sweep.run.score_model`` that ``run_one`` uses
+    (derivation checks that both agree at the run's own seed)."""
     from ..sweep import flatten_scores
-    from ..sweep.artifacts import compute_artifacts
-    from ..sweep.run import headline_numbers
+    from ..sweep.run import headline_numbers, score_model
 
-    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
-    posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
-    results = evaluate(dataset, trained.encode, list(spec.metrics), seed=eval_seed,
-                       overrides=spec.protocol, posterior=posterior,
-                       reconstruction_nll=trained.reconstruction_nll)
-    arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
+    results, arrays = score_model(spec, trained, eval_seed)
     summary = headline_numbers(results, arrays)
     scores = {k: float(v) for k, v in summary.items() if _is_number(v)}
     scores.update(flatten_scores(results))

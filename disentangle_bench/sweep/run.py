@@ -9,8 +9,6 @@ its traceback and does not propagate (the sweep goes on); ``KeyboardInterrupt`` 
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 import traceback
 from dataclasses import dataclass
@@ -56,7 +54,7 @@ def run_one(spec: RunSpec, store_root: Path | str, *, progress: bool = True) -> 
         try:
             trained = _train(spec, run_dir, progress=progress)
             train_seconds = time.perf_counter() - start
-            write_text_atomic(run_dir / TRAIN_LOG, log_to_csv(trained.log))
+            write_text_atomic(run_dir / TRAIN_LOG, trained.log_csv())
             phase = "evaluation"
             record = _evaluate(spec, trained, run_dir)
             record["train_seconds"] = train_seconds
@@ -79,23 +77,13 @@ def _train(spec: RunSpec, run_dir: Path, *, progress: bool) -> Any:
 
 
 def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
-    from ..data import get_dataset
-    from ..metrics import evaluate
-    from .artifacts import compute_artifacts
-
-    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
     import torch
 
-    posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
     start = time.perf_counter()
     # the metrics' classifier processes get this run's share of the cores (all of them
     # in-process, cores // jobs in a pool worker): never more processes than cores
-    scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=spec.eval_seed,
-                      overrides=spec.protocol, posterior=posterior,
-                      reconstruction_nll=trained.reconstruction_nll,
-                      n_jobs=torch.get_num_threads())
+    scores, arrays = score_model(spec, trained, spec.eval_seed, n_jobs=torch.get_num_threads())
     metrics_seconds = time.perf_counter() - start
-    arrays = compute_artifacts(trained, dataset, seed=spec.eval_seed, settings=spec.artifacts)
     write_npz_atomic(run_dir / ARTIFACTS, **arrays)
     environment = scores.pop("_environment", {})
     return {
@@ -105,6 +93,24 @@ def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
         "metrics_seconds": metrics_seconds,
         "environment": {**environment_summary(), **_stringify(environment)},
     }
+
+
+def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
+                n_jobs: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Score a trained model exactly as a run does: ``(metrics.evaluate results, artifacts)``
+    for ``spec``'s dataset, metrics and resolved protocols at ``eval_seed``. The regression
+    check rescores stored models through this same function."""
+    from ..data import get_dataset
+    from ..metrics import evaluate
+    from .artifacts import compute_artifacts
+
+    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
+    posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
+    scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=eval_seed,
+                      overrides=spec.protocol, posterior=posterior,
+                      reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs)
+    arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
+    return scores, arrays
 
 
 def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
@@ -126,32 +132,6 @@ def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str
 
 def _has_checkpoint(checkpoint_dir: Path) -> bool:
     return checkpoint_dir.is_dir() and any(checkpoint_dir.iterdir())
-
-
-def log_to_csv(log: list[dict[str, Any]]) -> str:
-    """The training log as CSV; list-valued entries (e.g. KL per dimension) become one column
-    per element (``kl_per_dim.0``, ``kl_per_dim.1``, ...)."""
-    rows = [_flatten_row(entry) for entry in log]
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(key for key in row if key not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _flatten_row(entry: dict[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for key, value in entry.items():
-        if hasattr(value, "tolist"):
-            value = value.tolist()
-        if isinstance(value, (list, tuple)):
-            row.update({f"{key}.{i}": v for i, v in enumerate(value)})
-        else:
-            row[key] = value
-    return row
 
 
 def _stringify(mapping: Any) -> dict[str, str]:

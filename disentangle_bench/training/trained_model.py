@@ -167,8 +167,12 @@ class TrainedModel:
         atomic_torch_save(self.state(), directory / MODEL_FILE)
         write_text_atomic(directory / CONFIG_FILE, json.dumps(self.config.to_dict(), indent=2))
         write_text_atomic(directory / LOG_JSON, json.dumps(self.log, indent=1))
-        write_text_atomic(directory / LOG_CSV, log_to_csv(self.log))
+        write_text_atomic(directory / LOG_CSV, self.log_csv())
         return directory
+
+    def log_csv(self) -> str:
+        """The training log as CSV text (:func:`log_to_csv`)."""
+        return log_to_csv(self.log)
 
     @classmethod
     def from_state(cls, state: dict[str, Any], device: str | torch.device = "cpu") -> TrainedModel:

@@ -1,0 +1,51 @@
+"""`run_benchmark.py download NAME`: fetch, verify the checksum, keep nothing bad.
+
+The "remote" is a local file:// URL, so nothing is downloaded from the network."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from disentangle_bench.cli import EXIT_USAGE, main
+from disentangle_bench.data import files
+
+
+@pytest.fixture
+def fake_remote(tmp_path, monkeypatch):
+    source = tmp_path / "remote" / "payload.npz"
+    source.parent.mkdir()
+    source.write_bytes(b"not really dsprites, but bytes with a known digest")
+    digest = hashlib.md5(source.read_bytes()).hexdigest()
+
+    def set_digest(value: str) -> None:
+        remote = files.RemoteFile("dsprites.npz", source.as_uri(), "md5", value, "homepage")
+        monkeypatch.setitem(files.REMOTE_FILES, "dsprites", remote)
+
+    set_digest(digest)
+    return source, set_digest
+
+
+def test_download_puts_the_verified_file_in_dir(fake_remote, tmp_path, capsys):
+    source, _ = fake_remote
+    assert main(["download", "dsprites", "--dir", str(tmp_path / "data")]) == 0
+    assert (tmp_path / "data" / "dsprites.npz").read_bytes() == source.read_bytes()
+    assert "checksum verified" in capsys.readouterr().out
+
+
+def test_download_with_wrong_checksum_keeps_nothing(fake_remote, tmp_path, capsys):
+    _, set_digest = fake_remote
+    set_digest("0" * 32)
+    assert main(["download", "dsprites", "--dir", str(tmp_path / "data")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "checksum" in err and len(err.strip().splitlines()) == 1
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_download_unreachable_is_one_line(tmp_path, monkeypatch, capsys):
+    remote = files.RemoteFile("x.npz", (tmp_path / "absent").as_uri(), "md5", "0" * 32, "h")
+    monkeypatch.setitem(files.REMOTE_FILES, "dsprites", remote)
+    assert main(["download", "dsprites", "--dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot download dsprites") and len(err.splitlines()) == 1
