@@ -9,6 +9,10 @@ Measured in one process, in interleaved rounds (the CPUs are shared, so medians 
 - ``train() fp32`` and ``train() bf16``: the explicit precision flags.
 
 Our loop's images/s is read from its own training log (windows after the first).
+Then the compute ceiling: the network's multiply-accumulates per training image (forward, plus
+weight and input gradients; the input image needs none) against this machine's fp32 matrix-
+multiply rate (a 2048³ ``torch.mm``) — the images/s no fp32 implementation of this network can
+beat here, and what share of it a given speed-up over the bare loop would need.
 Then a short-run quality check: final reconstruction and KL after ``--quality-steps`` steps of
 bf16 vs fp32, same seed, side by side. Finally ``TrainedModel.encode`` vs a bare batch-64
 encoder loop. Usage::
@@ -74,7 +78,9 @@ def throughput(dataset, rounds: int, steps: int) -> dict[str, list[float]]:
     optimizer = torch.optim.Adam(bare.parameters(), lr=1e-4)
     bare_fp32_images_per_s(dataset, bare, optimizer, 0, 2)  # warm-up
     results: dict[str, list[float]] = {k: [] for k in ("bare", "default", "fp32", "bf16")}
+    results["matmul GMAC/s"] = []  # the ceiling's yardstick, in the same rounds (shared CPUs)
     for r in range(rounds):
+        results["matmul GMAC/s"].append(matmul_macs_per_s() / 1e9)
         results["bare"].append(bare_fp32_images_per_s(dataset, bare, optimizer, r * steps, steps))
         results["default"].append(our_images_per_s(dataset, "auto", steps, r))
         results["fp32"].append(our_images_per_s(dataset, "fp32", steps, r))
@@ -99,6 +105,41 @@ def quality(dataset, steps: int) -> dict[str, dict[str, float]]:
             "seconds": time.perf_counter() - began,
         }  # fmt: skip
     return rows
+
+
+def training_macs_per_image(observation_shape) -> int:
+    """Multiply-accumulates to train on one image: each conv/deconv/linear layer costs its
+    forward MACs three times (forward, weight gradient, input gradient), except that the first
+    layer needs no input gradient."""
+    encoder, decoder = build_architecture("conv", observation_shape, 10)
+    forward: list[int] = []
+
+    def count(layer, inputs, output):
+        if isinstance(layer, torch.nn.ConvTranspose2d):
+            k = layer.kernel_size[0] * layer.kernel_size[1]
+            forward.append(inputs[0][0].numel() * layer.out_channels * k)
+        elif isinstance(layer, torch.nn.Conv2d):
+            k = layer.kernel_size[0] * layer.kernel_size[1]
+            forward.append(output[0].numel() * layer.in_channels * k)
+        elif isinstance(layer, torch.nn.Linear):
+            forward.append(layer.in_features * layer.out_features)
+
+    for module in [*encoder.modules(), *decoder.modules()]:
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+            module.register_forward_hook(count)
+    with torch.no_grad():
+        mean, _ = encoder(torch.zeros(1, *observation_shape))
+        decoder(mean)
+    return 3 * sum(forward) - forward[0]
+
+
+def matmul_macs_per_s(size: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    began = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return repeats * size**3 / (time.perf_counter() - began)
 
 
 def encode_throughput(dataset, n: int, rounds: int) -> dict[str, list[float]]:
@@ -149,6 +190,14 @@ def main() -> None:
     ]:  # fmt: skip
         median = statistics.median(results[name])
         print(f"  {label:28s} {median:8.0f} images/s   {median / base:5.2f}x bare fp32")
+    macs = training_macs_per_image(dataset.observation_shape)
+    peak = statistics.median(results["matmul GMAC/s"]) * 1e9
+    ceiling = peak / macs
+    print(f"compute ceiling: {macs / 1e6:.1f} M multiply-accumulates per training image; fp32 "
+          f"matmul runs at {peak / 1e9:.1f} GMAC/s here -> at most {ceiling:.0f} images/s")
+    ours = statistics.median(results["default"])
+    print(f"  bare loop at {base / ceiling:.0%} of the ceiling, train() default at "
+          f"{ours / ceiling:.0%}; 1.8x the bare loop would need {1.8 * base / ceiling:.0%}")
     print(f"short-run quality, {args.quality_steps} steps, seed 0 (last log window):")
     rows = quality(dataset, args.quality_steps)
     print(f"  {'':6s} {'reconstruction':>15s} {'kl':>8s} {'seconds':>8s}")
