@@ -216,8 +216,9 @@ def check_baseline(path: Path | str, out: Path | str | None = None, *,
     passed = bool(len(table)) and bool((table["result"] == "pass").all())
     exact = int(sum(_identical(b, n) for b, n in zip(table["baseline"], table["now"])))
     then = record.get("environment", {})
-    changes = {key: (str(then.get(key)), str(value)) for key, value in environment.items()
-               if str(then.get(key)) != str(value)}
+    # keys a baseline does not record (made before they were) say nothing about a change
+    changes = {key: (str(then[key]), str(value)) for key, value in environment.items()
+               if key in then and str(then[key]) != str(value)}
     return CheckResult(table, passed, exact, time.perf_counter() - start, changes)
 
 

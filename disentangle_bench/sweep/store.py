@@ -172,7 +172,9 @@ def stray_temp_files(root: Path | str) -> list[Path]:
 
 
 def environment_summary() -> dict[str, str]:
-    """Versions that can change numbers, recorded with every finished run."""
+    """Versions and settings that can change numbers, recorded with every finished run. The
+    torch thread count is one: oneDNN's reductions split work by thread, so runs with other
+    counts (``--jobs``) agree only to float rounding (~1e-5 relative), not bit for bit."""
     import platform
 
     import numpy
@@ -184,4 +186,4 @@ def environment_summary() -> dict[str, str]:
     return {"disentangle_bench": __version__, "python": platform.python_version(),
             "numpy": numpy.__version__, "torch": torch.__version__,
             "scikit-learn": sklearn.__version__, "platform": platform.platform(),
-            "cpu_count": str(os.cpu_count())}
+            "cpu_count": str(os.cpu_count()), "torch_threads": str(torch.get_num_threads())}
