@@ -29,9 +29,9 @@ TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
 def run_cli(out: Path, *extra: str) -> subprocess.CompletedProcess:
     command = [sys.executable, str(REPO / "run_benchmark.py"), *GRID, "--out", str(out),
                "--no-report", "--quiet", *extra]
-    # one torch thread in-process too: on busy shared cores waiting OpenMP threads slow training
-    # many times over, and the numbers do not depend on the thread count
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # in-process runs get the thread count of a --jobs 2 worker (cores // 2): the thread count
+    # changes the last digits, and on busy shared cores extra OpenMP threads slow training
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_job(2))}
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
 
 
