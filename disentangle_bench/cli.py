@@ -449,7 +449,7 @@ def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
     print(f"dataset {train['dataset']}, architecture {train['architecture']}, "
           f"latent {train['latent_dim']}, {train['precision']}, "
           f"metrics: {', '.join(specs[0].metrics)}")
-    print(f"{len(specs)} runs -> {out} ({executor.describe()})")
+    print(f"{len(specs)} run{'s' if len(specs) != 1 else ''} -> {out} ({executor.describe()})")
 
 
 def _run(argv: list[str]) -> int:
