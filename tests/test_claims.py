@@ -219,6 +219,20 @@ def test_greater_than_compares_means(tmp_path):
     assert cl.check_trends(no_vae, claims)["verdict"][0] == "not enough data"
 
 
+def test_greater_than_needs_seeds_and_a_difference_beyond_their_noise(tmp_path):
+    claims = trend(tmp_path, "greater_than:vae", metric="beta_vae.eval_accuracy",
+                   hyperparams="beta=4")
+    metric = "beta_vae.eval_accuracy"
+    one_seed = cl.check_trends(results(*beta_sweep({1: [0.6], 4: [0.9]}, metric=metric)), claims)
+    assert one_seed["verdict"][0] == "not enough data"
+    assert "needs 2 seeds on each side" in one_seed["evidence"][0]
+    # means 0.70 vs 0.65 with seed std ~0.14 each: ~0.35 standard errors, not a difference
+    noisy = results(*beta_sweep({1: [0.55, 0.75], 4: [0.6, 0.8]}, metric=metric))
+    table = cl.check_trends(noisy, claims)
+    assert table["verdict"][0] == "not enough data"
+    assert "within 2 standard errors" in table["evidence"][0]
+
+
 def test_peak_inside_the_range(tmp_path):
     claims = trend(tmp_path, "peaks_inside:beta")
     assert cl.check_trends(results(*beta_sweep({1: [1], 4: [5], 16: [2]})),

@@ -62,6 +62,7 @@ TREND_RHO = 0.5           # monotone / rank-correlation trends: Spearman ρ at l
 SPREAD_RATIO = 0.5        # seed spread at least half the spread between hyperparameter values
 MIN_LEVELS = 3            # hyperparameter values needed for a monotone or peak trend
 MIN_RANK_RUNS = 5         # runs needed for a rank correlation between two metrics
+MIN_SEEDS_DIFFERENCE = 2  # seeds per side before a difference of means is judged
 
 VALUE_COLUMNS = ["claim_id", "paper", "model", "hyperparams", "dataset", "metric", "claimed",
                  "measured", "n", "verdict", "reason", "provenance", "location",
@@ -424,14 +425,24 @@ def _greater_than(claim: pd.Series, runs: pd.DataFrame, column: str,
     if a.empty or b.empty:
         return "not enough data", (f"{len(a)} run(s) of {_claim_label(claim)} and {len(b)} of "
                                    f"{other} with a finite {column}")
+    label = (f"{_claim_label(claim)} {format_mean_std(a.mean(), _std(a), len(a))} vs {other} "
+             f"{format_mean_std(b.mean(), _std(b), len(b))}")
+    if min(len(a), len(b)) < MIN_SEEDS_DIFFERENCE:
+        return "not enough data", (f"{label}: needs {MIN_SEEDS_DIFFERENCE} seeds on each side "
+                                   "to tell the difference from seed noise")
     difference = a.mean() - b.mean()
-    spread = _pooled_std([a, b])
-    beyond = (f"{abs(difference) / spread:.2g}× the pooled seed std {spread:.3g}"
-              if spread > 0 else "no seed spread (one seed each)")
-    evidence = (f"{_claim_label(claim)} {format_mean_std(a.mean(), _std(a), len(a))} vs {other} "
-                f"{format_mean_std(b.mean(), _std(b), len(b))}: difference {difference:+.4g} "
-                f"({beyond})")
+    # standard error of a difference of two means: each side's seed variance over its seeds
+    error = math.sqrt(float(a.var(ddof=1)) / len(a) + float(b.var(ddof=1)) / len(b))
+    evidence = f"{label}: difference {difference:+.4g} ({_in_errors(difference, error)})"
+    if abs(difference) <= CONSISTENT_WITHIN * error:
+        return "not enough data", (f"{evidence}, within {CONSISTENT_WITHIN:g} standard errors: "
+                                   "more seeds resolve it")
     return ("holds" if difference > 0 else "does not hold"), evidence
+
+
+def _in_errors(difference: float, error: float) -> str:
+    return (f"{abs(difference) / error:.2g} standard errors of {error:.3g}" if error > 0
+            else "no seed spread")
 
 
 def _greater_than_same(claim: pd.Series, runs: pd.DataFrame, column: str,
