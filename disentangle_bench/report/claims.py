@@ -274,10 +274,11 @@ def _run_blockers(claim: pd.Series, group: pd.DataFrame, stand_in: bool, n: int)
                        f"same images)")
     protocol = claim["training_protocol"].partition(":")[0].strip()
     run_protocol = PRESET_PROTOCOLS.get(str(first.get("preset")))
-    if protocol != "any" and (protocol != run_protocol or _budget_changed(first)):
+    budget_changed = _budget_changed(first)
+    if protocol != "any" and (protocol != run_protocol or budget_changed):
         reasons.append(f"training protocol differs: the paper's is {claim['training_protocol']}; "
                        f"the runs used preset {first.get('preset')} "
-                       f"({_budget(first)}{_budget_changed(first)})")
+                       f"({_budget(first)}{budget_changed})")
     if n < 2:
         reasons.append(f"only {n} seed: no seed spread")
     return reasons
@@ -291,11 +292,11 @@ def _budget_changed(run: Any) -> str:
     preset = PRESETS.get(str(run.get("preset")))
     if preset is None:
         return ""
-    changed = [f"{name} {run.get(name)} instead of {expected}"
-               for name, expected in (("steps", preset.steps), ("batch_size", preset.batch_size),
-                                      ("lr", preset.lr))
-               if _finite(run.get(name)) and float(run.get(name)) != float(expected)]
-    return f", but {', '.join(changed)}" if changed else ""
+    given = {name: run.get(name) for name in ("steps", "batch_size", "lr")}
+    changed = preset.overrides(**{k: v for k, v in given.items() if _finite(v)})
+    return (", but " + ", ".join(f"{name} {actual} instead of {expected}"
+                                 for name, (actual, expected) in changed.items())
+            if changed else "")
 
 
 def _value_row(claim: pd.Series, group: pd.DataFrame | None, scores: pd.Series | None,

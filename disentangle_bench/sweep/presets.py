@@ -49,12 +49,23 @@ class Preset:
         sized = any(k.startswith("num_") for p in self.protocol.values() for k in p)
         return sized or self.metric_preset == "smoke"
 
+    def overrides(self, **actual: Any) -> dict[str, tuple[float, float]]:
+        """``{name: (actual, preset's)}`` for each training-budget value (``steps``,
+        ``batch_size``, ``lr``) given that differs from this preset's; ``None`` or NaN means
+        "not given"."""
+        changed = {}
+        for name, value in actual.items():
+            if value is None or value != value:  # None or NaN
+                continue
+            if float(value) != float(getattr(self, name)):
+                changed[name] = (value, getattr(self, name))
+        return changed
+
     def budget_line(self, *, steps: int | None = None, batch_size: int | None = None,
                     lr: float | None = None, precision: str | None = None) -> str:
         """What a sweep trains and scores, stated so nobody mistakes it for the paper's: the
         preset's values, or the sweep's actual ones (overrides are named as such)."""
-        actual = {"steps": steps, "batch_size": batch_size, "lr": lr}
-        overridden = [k for k, v in actual.items() if v is not None and v != getattr(self, k)]
+        overridden = list(self.overrides(steps=steps, batch_size=batch_size, lr=lr))
         steps = self.steps if steps is None else steps
         batch_size = self.batch_size if batch_size is None else batch_size
         lr = self.lr if lr is None else lr
