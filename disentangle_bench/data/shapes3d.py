@@ -31,6 +31,7 @@ class Shapes3D(GroundTruthDataset):
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES
     observation_shape = (3, 64, 64)
+    deterministic = True
 
     def __init__(self, path: str | Path | None = None, in_memory: bool = False) -> None:
         if path is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .beta_vae import beta_vae_score
+from .code_cache import DEFAULT_MAX_CACHE_BYTES, INTERVENTION_DRAWS, build_code_cache
 from .dci import dci, dci_fast
 from .factor_vae import factor_vae_score
 from .mig import mig
@@ -145,6 +146,7 @@ class _Draws:
         self.posterior_keys = set(posterior_keys)  # draws the unsupervised scores will reuse
         self.cache: dict = {}
         self.seconds = 0.0
+        self.code_cache = None  # a CodeCache serving the codes (metrics/code_cache.py)
 
     def get(self, split: str, n: int, seed: int, with_posterior: bool = False) -> dict:
         key = (split, int(n), int(seed))
@@ -157,15 +159,26 @@ class _Draws:
             self.cache[key] = draw
         return draw
 
-    def _draw(self, split, n, seed, with_posterior):
+    def factors(self, split: str, n: int, seed: int) -> tuple[np.random.Generator, np.ndarray]:
+        """The generator of draw ``(split, n, seed)`` and its ``n`` factor tuples."""
         rng = np.random.default_rng([int(seed), _SPLITS[split]])
-        factors = self.dataset.sample_factors(int(n), rng)
+        return rng, self.dataset.sample_factors(int(n), rng)
+
+    def _draw(self, split, n, seed, with_posterior):
+        rng, factors = self.factors(split, n, seed)
+        needs_images = with_posterior and (
+            self.posterior is not None or self.reconstruction_nll is not None
+        )
         codes, means, logvars, nll = [], [], [], []
         for start in range(0, int(n), self.chunk_size):
-            observations = self.dataset.sample_observations_from_factors(
-                factors[start:start + self.chunk_size], rng
-            )
-            codes.append(encode(self.represent, observations))
+            chunk = factors[start:start + self.chunk_size]
+            if self.code_cache is not None:
+                codes.append(encode(self.code_cache.lookup, self.dataset.index_of(chunk)))
+                if not needs_images:
+                    continue
+            observations = self.dataset.sample_observations_from_factors(chunk, rng)
+            if self.code_cache is None:
+                codes.append(encode(self.represent, observations))
             if with_posterior and self.posterior is not None:
                 mean, logvar = self.posterior(observations)
                 means.append(np.asarray(mean, dtype=np.float64))
@@ -179,6 +192,22 @@ class _Draws:
             draw["logvars"] = np.concatenate(logvars) if logvars else None
             draw["reconstruction_nll"] = np.concatenate(nll) if nll else None
         return draw
+
+
+def _planned_factor_draws(dataset, protocols: dict, draws: _Draws):
+    """Every factor array the metrics of ``protocols`` will render (the code cache's plan):
+    each shared i.i.d. draw once, and each intervention metric's own draws."""
+    keys = {}
+    for name, p in protocols.items():
+        kind, seed = _METRICS[name].kind, p[SEED_KEY]
+        if kind == "interventions" and name in INTERVENTION_DRAWS:
+            yield from INTERVENTION_DRAWS[name](dataset, **p)
+        elif kind in ("samples", "unsupervised"):
+            keys[("train", int(p["num_train"]), int(seed))] = None
+            if "num_test" in p:
+                keys[("test", int(p["num_test"]), int(seed))] = None
+    for key in keys:
+        yield draws.factors(*key)[1]
 
 
 # ---- computing one metric ------------------------------------------------------------------
@@ -234,6 +263,9 @@ def evaluate(
     progress: bool = False,
     n_jobs: int | None = None,
     chunk_size: int = 8192,
+    code_cache: str = "auto",
+    max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
+    stochastic_represent: bool = False,
 ) -> dict:
     """Score ``represent`` on ``dataset`` with each metric in ``metrics`` (default: all).
 
@@ -250,13 +282,21 @@ def evaluate(
         reconstruction_nll: optional ``observations -> nats per image`` for the reconstruction.
         progress: print one line per finished metric to stderr.
         n_jobs: processes for the per-factor / per-code classifiers (results do not depend on it).
-        chunk_size: images per ``represent`` call for the i.i.d. draws.
+        chunk_size: images per ``represent`` call for the i.i.d. draws and the code cache.
+        code_cache: ``"auto"`` encodes each distinct image once (metrics/code_cache.py) when
+            ``dataset.deterministic``, ``represent`` is not stochastic, the codes fit in
+            ``max_cache_bytes`` and it encodes fewer images than the direct path; ``"on"``
+            also when it saves nothing; ``"off"`` never. Scores do not depend on it.
+        max_cache_bytes: bound on the code cache's memory; beyond it, the direct path.
+        stochastic_represent: ``represent`` draws random codes (also: a true
+            ``represent.stochastic`` attribute): each draw is then encoded anew (direct path).
 
     Returns:
         ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float}}`` plus
         ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing and
         encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
-        metric's ``seconds``).
+        metric's ``seconds``) and ``"_code_cache"`` (the path taken, why, the distinct and
+        drawn images, the cache's bytes, its seconds of planning and encoding, ``misses``).
     """
     names = check_metric_names(list_metrics() if metrics is None else metrics)
     _check_preset(preset)
@@ -271,12 +311,24 @@ def evaluate(
         for name, p in protocols.items() if _METRICS[name].kind == "unsupervised"
     ]
     draws = _Draws(dataset, represent, posterior, reconstruction_nll, chunk_size, posterior_keys)
+    cache, cache_info = build_code_cache(
+        dataset, represent, _planned_factor_draws(dataset, protocols, draws), mode=code_cache,
+        stochastic_represent=stochastic_represent, chunk_size=chunk_size,
+        max_bytes=max_cache_bytes,
+    )
+    if progress:
+        print(f"[metrics] code cache: {cache_info['path']} ({cache_info['reason']}), "
+              f"{cache_info['seconds']:.1f} s", file=sys.stderr, flush=True)
+    metric_dataset, metric_represent = dataset, represent
+    if cache is not None:  # the metrics read codes by index (metrics/code_cache.py)
+        draws.code_cache = cache
+        metric_dataset, metric_represent = cache.view(), cache.lookup
     results: dict = {}
     for name in names:
         protocol = protocols[name]
         spent_sampling = draws.seconds
         started = time.perf_counter()
-        scores = _compute(name, protocol, dataset, represent, draws, n_jobs)
+        scores = _compute(name, protocol, metric_dataset, metric_represent, draws, n_jobs)
         seconds = time.perf_counter() - started - (draws.seconds - spent_sampling)
         results[name] = {
             "scores": scores,
@@ -291,4 +343,5 @@ def evaluate(
         "chunk_size": chunk_size,
         "draws": [list(key) for key in draws.cache],
     }
+    results["_code_cache"] = {**cache_info, "misses": cache.misses if cache is not None else 0}
     return results
