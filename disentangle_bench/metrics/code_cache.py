@@ -28,8 +28,9 @@ other images share its call. Every call the cache makes has exactly ``chunk_size
 representation that batches internally (the conv encoder: 64 images per forward pass) sees only
 full batches. On the development CPU (AVX2 EPYC, fp32) the conv encoder's last bits depend on the
 batch size only for batches of 1-3 images (1 thread) or 1-11 images not a multiple of 4
-(2 threads); the direct path's partial batches at the published and preset sizes hold 8 or 16
-images, so cached and direct codes, and hence scores, are identical there (tested).
+(2 threads); the direct path's partial batches at the published and preset sizes hold 4, 8 or
+16 images, so cached and direct codes, and hence scores, are identical there (tested with a
+trained MLP, measured with a trained conv encoder by ``benchmarks/metrics_speed.py --model``).
 
 A cache belongs to one evaluation of one ``represent``; it is never shared between models.
 """
