@@ -112,6 +112,7 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "hdf5": (b"\x89HDF\r\n\x1a\n",),
     "png": (b"\x89PNG\r\n\x1a\n",),
     "jpeg": (b"\xff\xd8\xff",),
+    "mat5": (b"MATLAB 5.0 MAT-file",),  # MATLAB v5-v7 .mat (Cars3D)
 }
 
 
