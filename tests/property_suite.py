@@ -18,6 +18,8 @@ factor, ``z_k = v_k / 9`` in [0, 1]. Each variant breaks exactly one property of
   dependence on one factor but defeats linear read-outs.
 - ``mixing``: an invertible linear mix, each code the mean of two factors and each factor in two
   codes: breaks modularity *and* compactness, keeps every factor linearly decodable.
+- ``duplicated``: every ideal code twice (independent jitter): compactness broken by redundancy,
+  each code still depends on one factor, all information present.
 
 Every variant is a pure function of ``(n, seed)``.
 """
@@ -29,6 +31,7 @@ import numpy as np
 SIZES = (10, 10, 10)
 VARIANTS = (
     "ideal", "modularity", "compactness", "explicitness", "noise", "nonlinear", "mixing",
+    "duplicated",
 )
 
 
@@ -61,6 +64,9 @@ def codes_for(variant: str, factors: np.ndarray, seed: int) -> np.ndarray:
     if variant == "mixing":
         mix = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]) / 2.0
         return ideal @ mix + jitter
+    if variant == "duplicated":
+        codes = np.concatenate([ideal, ideal], axis=1)
+        return codes + 1e-3 * rng.normal(size=codes.shape)
     raise KeyError(variant)
 
 
