@@ -98,10 +98,14 @@ def cast_like(value: Any, default: Any, *, where: str) -> Any:
 
 
 def resolve_architecture(architecture: str, observation_shape: tuple[int, ...]) -> str:
-    """``auto`` → ``conv`` for 64×64 images (the standard network's input), else ``mlp``."""
-    if architecture != "auto":
-        return architecture
-    return "conv" if tuple(observation_shape[1:]) == (64, 64) else "mlp"
+    """``auto`` → ``conv`` for 64×64 images (the standard network's input), else ``mlp``; an
+    explicit architecture is checked against the image size (``ValueError``, one line)."""
+    from ..models import check_architecture
+
+    if architecture == "auto":
+        return "conv" if tuple(observation_shape[1:]) == (64, 64) else "mlp"
+    check_architecture(architecture, observation_shape)
+    return architecture
 
 
 def model_runs(model: str, grids: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
