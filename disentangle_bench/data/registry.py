@@ -17,6 +17,7 @@ _FACTORIES: dict[str, str] = {
     "noisy-dsprites": "disentangle_bench.data.dsprites_variants:NoisyDSprites",
     "shapes3d": "disentangle_bench.data.shapes3d:Shapes3D",
     "cars3d": "disentangle_bench.data.cars3d:Cars3D",
+    "smallnorb": "disentangle_bench.data.smallnorb:SmallNORB",
     "mpi3d-toy": "disentangle_bench.data.mpi3d:MPI3DToy",
     "mpi3d-realistic": "disentangle_bench.data.mpi3d:MPI3DRealistic",
     "mpi3d-real": "disentangle_bench.data.mpi3d:MPI3DReal",
