@@ -136,3 +136,14 @@ def write_norb(directory: Path, seed=0) -> Path:
         (directory / f"{chunk}-cat.mat").write_bytes(norb_matrix(table[:, 0].copy()))
         (directory / f"{chunk}-info.mat").write_bytes(norb_matrix(info))
     return directory
+
+
+# ---- the painting of scream-dSprites -------------------------------------------------------
+def write_painting(path: Path, height=90, width=110, seed=0) -> Path:
+    """A JPEG (as The_Scream.jpg is) of random RGB texture."""
+    import matplotlib.image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    matplotlib.image.imsave(path, pixels, format="jpeg")
+    return Path(path)

@@ -47,6 +47,10 @@ REMOTE_FILES: dict[str, RemoteFile] = {
         "0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785",
         "https://github.com/deepmind/3d-shapes",
     ),
+    "scream-dsprites": RemoteFile(  # the painting; no checksum published
+        "scream.jpg", "https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg",
+        None, None, "https://commons.wikimedia.org/wiki/File:The_Scream.jpg",
+    ),
     # MPI3D: the authors publish no checksum; runs record the SHA-256 of the file used
     **{f"mpi3d-{variant}": RemoteFile(
         f"mpi3d_{variant}.npz",

@@ -16,6 +16,7 @@ _FACTORIES: dict[str, str] = {
     "color-dsprites": "disentangle_bench.data.dsprites_variants:ColorDSprites",
     "noisy-dsprites": "disentangle_bench.data.dsprites_variants:NoisyDSprites",
     "shapes3d": "disentangle_bench.data.shapes3d:Shapes3D",
+    "scream-dsprites": "disentangle_bench.data.scream_dsprites:ScreamDSprites",
     "cars3d": "disentangle_bench.data.cars3d:Cars3D",
     "smallnorb": "disentangle_bench.data.smallnorb:SmallNORB",
     "mpi3d-toy": "disentangle_bench.data.mpi3d:MPI3DToy",
