@@ -48,15 +48,15 @@ _RESIZE_CHUNK = 2048
 def read_norb_header(path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
     """``(dtype, dims, data offset)`` of a NORB binary matrix; raises ``DatasetError``."""
     with open(path, "rb") as handle:
-        head = handle.read(8)
+        head = handle.read(512)
         if len(head) < 8:
             raise bad_file_error(path, "SmallNORB", describe_content(head))
-        magic, ndim = np.frombuffer(head, "<i4")
+        magic, ndim = np.frombuffer(head[:8], "<i4")
         if int(magic) not in MAGIC or not 0 < ndim <= 8:
             raise bad_file_error(path, "SmallNORB", "not a NORB binary matrix (magic "
                                  f"{int(magic) & 0xFFFFFFFF:#x}): {describe_content(head)}")
         stored = max(int(ndim), 3)
-        raw = handle.read(4 * stored)
+        raw = head[8:8 + 4 * stored]
     if len(raw) != 4 * stored:
         raise bad_file_error(path, "SmallNORB", "its header is cut short (truncated)")
     dims = tuple(int(d) for d in np.frombuffer(raw, "<i4")[:ndim])
