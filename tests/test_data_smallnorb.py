@@ -71,3 +71,23 @@ def test_wrong_content_gives_clear_errors(tmp_path, norb, part, array, complaint
     (folder / f"{rf.NORB_CHUNKS[0]}-{part}.mat").write_bytes(rf.norb_matrix(array))
     with pytest.raises(DatasetError, match=complaint):
         SmallNORB(folder)
+
+
+def test_resized_images_are_cached_and_rebuilt_when_a_file_changes(tmp_path, monkeypatch):
+    import disentangle_bench.data.smallnorb as module
+
+    folder = rf.write_norb(tmp_path / "norb")
+    first = SmallNORB(folder)
+    assert len(list(folder.glob(".*.camera0-64x64.*.npy"))) == 2
+
+    def refuse(*args):
+        raise AssertionError("resized again although the files did not change")
+
+    monkeypatch.setattr(module, "resize_uint8", refuse)
+    factors = first.sample_factors(16, np.random.default_rng(0))
+    np.testing.assert_array_equal(
+        SmallNORB(folder).sample_observations_from_factors(factors, np.random.default_rng(1)),
+        first.sample_observations_from_factors(factors, np.random.default_rng(1)))
+    rf.write_norb(folder, seed=1)  # same grid, other row order: the cache must not be used
+    with pytest.raises(AssertionError, match="resized again"):
+        SmallNORB(folder)
