@@ -85,7 +85,10 @@ def _download_command(argv: list[str]) -> int:
         print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
               f"check the network, or fetch the file by hand into datasets/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    print(f"{args.name}: {path} (checksum verified)")
+    remote = REMOTE_FILES[args.name]
+    print(f"{args.name}: {path} ("
+          + ("checksum verified)" if remote.algorithm else "no checksum is published; every run "
+             "records the file's SHA-256)"))
     return 0
 
 
