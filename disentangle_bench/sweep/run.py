@@ -144,7 +144,11 @@ def _one_line(error: BaseException) -> str:
 
 
 def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False) -> dict:
-    """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out."""
+    """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out.
+    After a stop request (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
+    from ..training.interrupt import check_not_stopped
+
+    check_not_stopped()
     outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress)
     return {"run_id": outcome.run_id, "status": outcome.status.value, "action": outcome.action,
             "seconds": outcome.seconds, "error": outcome.error}
