@@ -69,7 +69,7 @@ def _preview_command(argv: list[str]) -> int:
 
 
 def _download_command(argv: list[str]) -> int:
-    from .data.files import REMOTE_FILES, download
+    from .data.files import REMOTE_FILES, REPO_DATASETS, download
 
     parser = _Parser(
         prog="run_benchmark.py download",
@@ -82,8 +82,9 @@ def _download_command(argv: list[str]) -> int:
     try:
         path = download(args.name, args.dir)
     except OSError as error:  # no network, refused, disk full: nothing partial is left behind
+        folder = Path(args.dir) if args.dir else REPO_DATASETS
         print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
-              f"check the network, or fetch the file by hand into datasets/", file=sys.stderr)
+              f"check the network, or fetch the file by hand into {folder}/", file=sys.stderr)
         return EXIT_FAILED_RUNS
     print(f"{args.name}: {path} (checksum verified)")
     return 0
