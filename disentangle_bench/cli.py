@@ -51,18 +51,24 @@ def _datasets_command(argv: list[str]) -> int:
 
 def _preview_command(argv: list[str]) -> int:
     from .data import get_dataset
-    from .data.preview import save_factor_sweep_grid
+    from .data.preview import image_format, save_factor_sweep_grid
 
     parser = _Parser(
         prog="run_benchmark.py preview",
-        description="Write a PNG grid: one row per factor, swept across its values.",
+        description="Write an image grid: one row per factor, swept across its values.",
     )
-    parser.add_argument("--dataset", default=DEFAULT_DATASET)
-    parser.add_argument("--out", default=None, help="PNG path (default results/preview-NAME.png)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help=f"dataset to show (default {DEFAULT_DATASET}; list them with "
+                             "`run_benchmark.py datasets`)")
+    parser.add_argument("--out", default=None,
+                        help="image path; its suffix sets the format: .png (default "
+                             "results/preview-NAME.png), .jpg, .svg, .pdf")
     parser.add_argument("--seed", type=int, default=0, help="picks the base factors")
     args = parser.parse_args(argv)
-    dataset = get_dataset(args.dataset)
     out = args.out or f"results/preview-{args.dataset}.png"
+    image_format(out)
+    _writable(Path(out).parent, "--out's folder")
+    dataset = get_dataset(args.dataset)
     path = save_factor_sweep_grid(dataset, out, seed=args.seed)
     print(f"wrote {path}")
     return 0
@@ -337,8 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
                         help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
-    budget.add_argument("--precision", choices=["bf16", "fp32"],
-                        help="training precision (default: the preset's)")
+    budget.add_argument("--precision", choices=["auto", "bf16", "fp32"],
+                        help="training precision (default: the preset's; auto = bf16 on CUDA "
+                             "and on CPUs with native bf16, else fp32)")
     budget.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                         help="training device (default auto: CUDA when present)")
     budget.add_argument("--checkpoint-every", type=int, metavar="STEPS",
@@ -533,6 +540,19 @@ def _finish(store: Any, summary: Any, *, report: bool) -> None:
         print(f"report: {paths.html} (and {paths.markdown.name})")
 
 
+def _check_command_word(argv: list[str]) -> None:
+    """A first word that is no option and no subcommand is a mistyped subcommand (the runner
+    takes no positional arguments): name the closest one."""
+    import difflib
+
+    if not argv or argv[0].startswith("-"):
+        return
+    close = difflib.get_close_matches(argv[0], list(SUBCOMMANDS), n=1, cutoff=0.6)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    raise UsageError(f"unknown command {argv[0]!r}; {hint}commands: {', '.join(SUBCOMMANDS)}, "
+                     "or options only to run a sweep")
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -545,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
                 return SUBCOMMANDS[argv[0]](argv[1:])
             except (KeyError, ValueError, RuntimeError) as error:
                 raise UsageError(_one_line(error)) from error
+        _check_command_word(argv)
         return _run(argv)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
