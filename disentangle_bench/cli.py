@@ -336,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--dataset", default=DEFAULT_DATASET,
                         help=f"ground-truth dataset (default {DEFAULT_DATASET}; list them with "
                              "`run_benchmark.py datasets`)")
+    budget.add_argument("--dataset-option", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="a constructor option of the dataset, e.g. source=file to build "
+                             "color-dsprites / noisy-dsprites on the real dSprites file "
+                             "(default source=procedural); part of the run id")
     budget.add_argument("--steps", type=int, help="training steps per run")
     budget.add_argument("--batch-size", type=int, help="training batch size")
     budget.add_argument("--lr", type=float, help="Adam learning rate")
@@ -390,7 +394,7 @@ def _positive(args: argparse.Namespace, names: tuple[str, ...]) -> None:
 def build_request(args: argparse.Namespace) -> Any:
     """Turn parsed arguments into a ``SweepRequest``; raises ``UsageError`` for bad ones."""
     from .models import list_models, model_defaults
-    from .sweep.grid import SweepRequest, parse_assignment
+    from .sweep.grid import SweepRequest, parse_assignment, parse_value
     from .sweep.presets import get_preset
 
     _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds",
@@ -427,10 +431,17 @@ def build_request(args: argparse.Namespace) -> Any:
         if len(values) != 1:
             raise UsageError(f"--protocol takes one value per parameter, got {text!r}")
         protocol.setdefault(metric, {})[param] = values[0]
+    dataset_kwargs: dict[str, Any] = {}
+    for text in args.dataset_option:
+        key, _, value = text.partition("=")
+        if not key or not value or key in dataset_kwargs:
+            raise UsageError(f"--dataset-option expects distinct KEY=VALUE, got {text!r}")
+        dataset_kwargs[key] = parse_value(value)
     seeds = list(range(args.num_seeds)) if args.num_seeds else (args.seeds or [0])
     return SweepRequest(
         models=models, preset=get_preset(args.preset), grids=grids,
-        seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, steps=args.steps,
+        seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, dataset_kwargs=dataset_kwargs,
+        steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, latent_dim=args.latent_dim,
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
@@ -480,7 +491,8 @@ def _one_line(error: BaseException) -> str:
 def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
     print(_budget(specs))
     train = specs[0].train
-    print(f"dataset {train['dataset']}, architecture {train['architecture']}, "
+    options = "".join(f" {k}={v}" for k, v in sorted(train.get("dataset_kwargs", {}).items()))
+    print(f"dataset {train['dataset']}{options}, architecture {train['architecture']}, "
           f"latent {train['latent_dim']}, {train['precision']}, "
           f"metrics: {', '.join(specs[0].metrics)}")
     print(f"{len(specs)} run{'s' if len(specs) != 1 else ''} -> {out} ({executor.describe()})")
