@@ -515,6 +515,7 @@ def _run(argv: list[str]) -> int:
     out = args.out or f"results/{args.dataset}-{args.preset}"
     _writable(out, "--out" if args.out else "the default --out")
     _print_plan(specs, out, executor)
+    _warn_paper_on_cpu(specs, executor)
     if args.dry_run:
         for spec in specs:
             print(f"  {spec.label()}  {spec.run_id}")
@@ -528,6 +529,31 @@ def _run(argv: list[str]) -> int:
     store.write_sweep({**manifest, "finished": _now(), "summary": summary.to_dict()})
     _finish(store, summary, report=not args.no_report)
     return EXIT_OK if summary.ok else EXIT_FAILED_RUNS
+
+
+def _warn_paper_on_cpu(specs: list[Any], executor: Any) -> None:
+    """``--preset paper`` on a CPU: say so, with the time per run measured here, first."""
+    from .training import TrainConfig, resolve_device, time_training_steps
+
+    train = specs[0].train
+    if specs[0].preset != "paper" or resolve_device(train["device"]).type != "cpu":
+        return
+    seconds = time_training_steps(TrainConfig.from_dict(train)) * train["steps"]
+    runs = len(specs) / max(1, getattr(executor, "jobs", 1))
+    print(f"device: cpu (no CUDA GPU found). Training {specs[0].label()} measured here: about "
+          f"{_duration(seconds)} per run, {_duration(seconds * runs)} for the sweep (metrics "
+          "extra); a GPU (--device cuda) takes a fraction of that, --preset cpu is the CPU "
+          "budget", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _budget(specs: list[Any]) -> str:

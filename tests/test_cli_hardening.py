@@ -237,3 +237,15 @@ def test_unknown_dataset_option_is_one_line(tmp_path, monkeypatch, capsys):
     _no_training(monkeypatch)
     assert main([*BASE, "--dataset-option", "source=file", "--out", str(tmp_path)]) == EXIT_USAGE
     assert "dataset 'tiny' has no option 'source'" in _one_error_line(capsys)
+
+
+def test_paper_preset_on_cpu_states_device_and_time_per_run_first(tmp_path, capsys):
+    argv = ["--preset", "paper", "--dataset", "tiny", "--device", "cpu", "--models", "ae",
+            "--seeds", "0", "1", "--dry-run", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("device: cpu"))
+    assert "per run" in line and "for the sweep" in line
+    assert out.index(line) < out.index("ae seed 0")
+    assert main([*BASE, "--device", "cpu", "--dry-run", "--out", str(tmp_path)]) == 0
+    assert "device: cpu" not in capsys.readouterr().out  # only for the paper budget

@@ -139,6 +139,24 @@ def train(
     return trained
 
 
+def time_training_steps(
+    config: TrainConfig, *, steps: int = 3, dataset: GroundTruthDataset | None = None
+) -> float:
+    """Seconds per training step of ``config`` on this machine: the mean of ``steps`` steps
+    after one warm-up step, on a throw-away model (nothing is written; for time estimates)."""
+    config.validate()
+    dataset = _dataset_for(config, dataset)
+    device = resolve_device(config.device)
+    run = _Run(config, dataset, device, resolve_precision(config.precision, device))
+    run._train_step(0)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        run._train_step(step)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
 class _Run:
     """The mutable state of one training run."""
 
