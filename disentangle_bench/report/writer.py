@@ -228,7 +228,7 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 .budget{background:#fff6d6;border:1px solid #e6cf7a;padding:.6em .9em;border-radius:4px}
 .fail{color:#a40000}.verdict-consistent,.verdict-holds{color:#05612a}
 .verdict-higher,.verdict-lower,.verdict-does-not-hold{color:#a40000}
-.verdict-not-comparable,.verdict-not-enough-data{color:#777}
+.verdict-not-comparable,.verdict-not-enough-data,.verdict-inconclusive{color:#777}
 table.claims td{text-align:left}figure{margin:1.2em 0}figure img{max-width:100%}
 figcaption{font-size:.9em;color:#555;margin-top:.3em}code{font-size:.9em}
 """
