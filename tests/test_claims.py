@@ -440,3 +440,14 @@ def test_trends_on_a_results_store_read_through_load_results(tmp_path):
     assert "ρ(beta, kl) = -0.97 over 12 runs" in trends.loc["all-kl", "evidence"]
     assert trends.loc["higgins17-recon", "verdict"] == "holds"
     assert "stand-in for dsprites" in trends.loc["higgins17-recon", "evidence"]
+
+
+def test_undefined_scores_are_named_not_silently_dropped(tmp_path):
+    rows = seeds([0.29, 0.30, 0.31, float("nan")])
+    table = cl.compare_claims(results(*rows), claims_table(tmp_path, {}))
+    assert table["n"][0] == 3
+    assert table["measured"][0].endswith("(n=3), 1 of 4 runs undefined")
+    sweep = beta_sweep(jittered({1: 1, 2: 2, 4: 3}))
+    sweep[0]["kl"] = float("nan")
+    trends = cl.check_trends(results(*sweep), trend(tmp_path, "increases_with:beta"))
+    assert "1 run(s) have an undefined kl (NaN) and are left out" in trends["evidence"][0]

@@ -26,7 +26,8 @@ def report(tmp_path_factory):
 def test_every_figure_is_written_as_png(report):
     root, paths = report
     names = sorted(p.name for _, p in paths.figures)
-    assert names == sorted(["metrics_vs_beta.png", "kl_per_dim.png", "training_curves.png",
+    assert names == sorted(["metrics_vs_beta.png", "metrics_by_model.png", "kl_per_dim.png",
+                            "training_curves.png",
                             "reconstructions.png", "traversals_ae.png", "traversals_vae.png",
                             "traversals_beta_vae-beta-2.png", "traversals_beta_vae-beta-4.png"])
     for _, path in paths.figures:
@@ -45,7 +46,7 @@ def test_html_is_self_contained_with_every_figure_embedded(report):
     assert not re.search(r"(src|href)=['\"](?!data:)", text)  # nothing to fetch
     assert "preset smoke: test" in text  # the budget line from sweep.json
     assert "RuntimeError: loss is NaN at step 7" in text  # the failed run and why
-    assert "0.105 ± 0.007" in text  # VAE MIG over seeds 0, 1: 0.10, 0.11
+    assert "0.105 [0.041, 0.169] (2)" in text  # VAE MIG over seeds 0, 1: 0.10, 0.11 (t, 1 df)
 
 
 def test_markdown_links_the_pngs_and_holds_the_table(report):
@@ -53,7 +54,7 @@ def test_markdown_links_the_pngs_and_holds_the_table(report):
     text = paths.markdown.read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert sorted(links) == sorted(str(p.relative_to(root)) for _, p in paths.figures)
-    assert "| mig.discrete_mig | 0.055 ± 0.007 | 0.105 ± 0.007 |" in text
+    assert "| mig.discrete_mig | 0.055 [-0.009, 0.119] (2) | 0.105 [0.041, 0.169] (2) |" in text
     assert (root / "summary.md").read_text() in text
 
 

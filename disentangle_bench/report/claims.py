@@ -266,7 +266,10 @@ def _value_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
     for group in _config_groups(matched):
         scores = pd.to_numeric(group[column], errors="coerce").dropna()
         reasons = blockers + _run_blockers(claim, group, stand_in, len(scores))
-        rows.append(_value_row(claim, group, scores, reasons))
+        row = _value_row(claim, group, scores, reasons)
+        if len(scores) < len(group):  # an undefined score never leaves the mean silently
+            row["measured"] += f", {len(group) - len(scores)} of {len(group)} runs undefined"
+        rows.append(row)
     return rows
 
 
@@ -439,6 +442,10 @@ def _trend_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
             if stand_in else []
         if claim["provenance"] not in ASSERTABLE:
             notes.append(f"claim is {claim['provenance']}: shown, never asserted")
+        undefined = int(pd.to_numeric(_claim_model_runs(setting, claim["model"])[column],
+                                      errors="coerce").isna().sum())
+        if undefined:
+            notes.append(f"{undefined} run(s) have an undefined {column} (NaN) and are left out")
         rows.append(_trend_row(claim, setting, result, notes))
     return rows
 

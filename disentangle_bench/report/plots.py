@@ -5,8 +5,11 @@
   for VAE-type models, mean ± 2 std of the codes for models without KL).
 * :func:`plot_reconstructions` — test inputs above each model's reconstructions.
 * :func:`plot_metric_vs_param` — one panel per value (reconstruction, KL, active units, every
-  metric score) against a swept hyperparameter: seeds as points, mean ± std as error bars;
-  models without that hyperparameter (the AE baseline) as a dashed line with a ±std band.
+  metric score) against a swept hyperparameter: seeds as points, the mean with its 95 %
+  Student-t interval over seeds as error bars (none with one seed); models without that
+  hyperparameter (the AE baseline) as a dashed line with an interval band.
+* :func:`plot_metric_strips` — one panel per value, one strip per model configuration: every
+  seed a point, mean and 95 % t-interval, ``k/n`` where only k of n runs have a finite score.
 * :func:`plot_kl_per_dim` — per-dimension KL (sorted) per model, mean over seeds with the seeds
   as points.
 * :func:`plot_training_curves` — reconstruction and KL vs training step per model.
@@ -25,6 +28,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from .stats import t_interval  # noqa: E402
 
 DPI = 150
 PRETTY = {
@@ -302,20 +307,21 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
                       else 1 + rng.uniform(-0.01, 0.01, len(data)))
             ax.scatter(data["x"] * jitter, y, s=7, color=color, alpha=0.45, linewidths=0,
                        zorder=3)
-            stats = pd.DataFrame({"x": data["x"], "y": y}).groupby("x")["y"].agg(["mean", "std"])
+            stats = interval_table(data["x"], y)
             handles[MODEL_NAMES.get(curve, curve)] = ax.errorbar(
-                stats.index, stats["mean"], yerr=stats["std"].fillna(0.0), color=color,
+                stats.index, stats["mean"], yerr=_yerr(stats), color=color,
                 marker="o", markersize=3.5, linewidth=1.2, capsize=2, zorder=4)
         for index, (label, data) in enumerate(references.groupby("label", sort=False)):
             y = pd.to_numeric(data[column], errors="coerce").dropna()
             if y.empty:
                 continue
             color = (colors or {}).get(label, "0.3")
-            mean, std = float(y.mean()), float(y.std(ddof=1)) if len(y) > 1 else 0.0
+            mean = float(y.mean())
+            low, high = t_interval(y.to_numpy(float))
             line = ax.axhline(mean, color=color, linestyle=(0, (4, 2 + index)), linewidth=1.0,
                               zorder=2)
-            if std > 0:
-                ax.axhspan(mean - std, mean + std, color=color, alpha=0.12, linewidth=0)
+            if math.isfinite(low) and high > low:
+                ax.axhspan(low, high, color=color, alpha=0.12, linewidth=0)
             handles[model_display(label)] = line
         if log_x:
             ax.set_xscale("log", base=2)
@@ -329,8 +335,74 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
     fig.legend(list(handles.values()), list(handles.keys()), loc="lower center",
                ncol=min(6, len(handles)), frameon=False, bbox_to_anchor=(0.5, 0.0))
     n_seeds = results.loc[results["status"] == "finished", "seed"].nunique()
-    fig.suptitle(f"scores vs {PRETTY.get(param, param)}: mean ± std over {n_seeds} seed(s), "
-                 "seeds as points", fontsize=9, y=1 - 0.12 / height)
+    fig.suptitle(f"scores vs {PRETTY.get(param, param)}: mean and 95 % t-interval over "
+                 f"{n_seeds} seed(s) (none with 1), seeds as points", fontsize=9,
+                 y=1 - 0.12 / height)
+    return _save(fig, path)
+
+
+def interval_table(x: pd.Series, y: pd.Series) -> pd.DataFrame:
+    """Per distinct x: ``mean``, ``lo``, ``hi`` (95 % Student-t interval over the finite y,
+    NaN with fewer than 2), ``finite`` and ``n`` (runs, finite or not)."""
+    frame = pd.DataFrame({"x": np.asarray(x), "y": pd.to_numeric(pd.Series(np.asarray(y)),
+                                                                   errors="coerce")})
+    rows = {}
+    for value, group in frame.groupby("x"):
+        numbers = group["y"].to_numpy(float)
+        finite = numbers[np.isfinite(numbers)]
+        low, high = t_interval(finite)
+        rows[value] = {"mean": finite.mean() if len(finite) else math.nan, "lo": low,
+                       "hi": high, "finite": len(finite), "n": len(numbers)}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _yerr(stats: pd.DataFrame) -> np.ndarray:
+    """Asymmetric error bars from an :func:`interval_table` (0 where there is no interval)."""
+    return np.nan_to_num(np.vstack([stats["mean"] - stats["lo"], stats["hi"] - stats["mean"]]),
+                         nan=0.0)
+
+
+def plot_metric_strips(results: pd.DataFrame, columns: Sequence[str], labels: Sequence[str],
+                       path: Path | str, *, colors: dict[str, Any] | None = None) -> Path:
+    """One panel per value column, one strip per model configuration (``labels``, in table
+    order): every seed a point, the mean with its 95 % t-interval as an error bar; ``k/n``
+    under a strip when only k of its n runs have a finite score."""
+    _style()
+    done = results[results["status"] == "finished"]
+    columns = [c for c in plotted_columns(columns)
+               if pd.to_numeric(done[c], errors="coerce").notna().any()]
+    labels = [label for label in labels if (done["label"] == label).any()]
+    ncols = min(3, max(1, len(columns)))
+    nrows = max(1, math.ceil(len(columns) / ncols))
+    width = max(2.4, 0.32 * len(labels) + 0.9)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 2.1 * nrows + 0.6),
+                             squeeze=False, constrained_layout=True)
+    rng = np.random.default_rng(0)  # jitter of the seed points only
+    positions = np.arange(len(labels))
+    for ax, column in zip(axes.flat, columns):
+        for position, label in zip(positions, labels):
+            y = pd.to_numeric(done.loc[done["label"] == label, column], errors="coerce")
+            color = (colors or {}).get(label, "C0")
+            finite = y[np.isfinite(y)]
+            ax.scatter(position + rng.uniform(-0.15, 0.15, len(finite)), finite, s=8,
+                       color=color, alpha=0.55, linewidths=0, zorder=3)
+            stats = interval_table(pd.Series([label] * len(y)), y).iloc[0]
+            if stats["finite"]:
+                ax.errorbar([position + 0.28], [stats["mean"]], yerr=_yerr(stats.to_frame().T),
+                            color="k", marker="_", markersize=8, capsize=2, linewidth=1.0,
+                            zorder=4)
+            if stats["finite"] < stats["n"]:
+                ax.annotate(f"{int(stats['finite'])}/{int(stats['n'])}", (position, 0),
+                            xycoords=("data", "axes fraction"), xytext=(0, 2),
+                            textcoords="offset points", ha="center", fontsize=6, color="#a40000")
+        ax.set_xticks(positions)
+        ax.set_xticklabels([model_display(label) for label in labels], rotation=60, ha="right",
+                           fontsize=6)
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+        ax.grid(axis="x", visible=False)
+        ax.set_title(pretty(column))
+    for ax in list(axes.flat)[len(columns):]:
+        ax.set_visible(False)
     return _save(fig, path)
 
 

@@ -5,8 +5,8 @@ Everything is read from the results store (``sweep.load_results`` plus each run'
 directory alone, without torch or the trained models.
 
 Output, in the results directory: ``results.csv`` (one row per run), ``summary.csv`` and
-``summary.md`` (mean ± std over seeds), ``plots/*.png``, ``report.html`` (images embedded as
-base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
+``summary.md`` (mean [95 % interval] (n) over seeds), ``plots/*.png``, ``report.html`` (images
+embedded as base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
-from .tables import markdown_table, summary_table, text_table, value_columns
+from .tables import markdown_table, summary_table, table_notes, text_table, value_columns
 
 
 @dataclass
@@ -56,7 +56,8 @@ def write_tables(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
     summary = summary_table(results)
     results_csv = write_text_atomic(store.root / "results.csv", results.to_csv(index=False))
     summary_csv = write_text_atomic(store.root / "summary.csv", summary.to_csv(index=False))
-    summary_md = write_text_atomic(store.root / "summary.md", markdown_table(summary))
+    command = (store.read_sweep() or {}).get("command")
+    summary_md = write_text_atomic(store.root / "summary.md", markdown_table(summary, command))
     return ReportPaths(store.root, results_csv, summary_csv, summary_md, text_table(summary))
 
 
@@ -119,7 +120,11 @@ def make_figures(store: RunStore, results: pd.DataFrame,
     for param in plots.swept_params(results):
         path = plots.plot_metric_vs_param(results, param, columns,
                                           plot_dir / f"metrics_vs_{param}.png", colors=colors)
-        figures.append((f"Scores vs {plots.PRETTY.get(param, param)}", path))
+        figures.append((f"Scores vs {plots.PRETTY.get(param, param)} (mean, 95 % t-interval "
+                        "over seeds, every seed a point)", path))
+    path = plots.plot_metric_strips(results, columns, labels, plot_dir / "metrics_by_model.png",
+                                    colors=colors)
+    figures.append(("Every score per model: each seed a point, mean and 95 % t-interval", path))
 
     artifacts = {run_id: _load_artifacts(store, run_id) for run_id in done["run_id"]}
     kl_by_group = {label: [artifacts[r]["kl_per_dim"] for r in done[done["label"] == label]
@@ -213,6 +218,26 @@ def _timing(results: pd.DataFrame) -> str:
             f"(training {train / 60:.1f} min), as recorded at run time")
 
 
+def _undefined(results: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(label, seed, metric, reason) of every finished run with an undefined (NaN) score."""
+    done = results[results["status"] == "finished"] if "status" in results else results
+    rows = []
+    for column in (c for c in done.columns if c.endswith(".reason")):
+        for _, run in done[done[column].notna()].iterrows():
+            rows.append((str(run["label"]), str(run["seed"]), column.removesuffix(".reason"),
+                         str(run[column])))
+    return rows
+
+
+def _md_inline_to_html(text: str) -> str:
+    """The table notes' Markdown (``**bold**``, ```code```) as escaped HTML."""
+    import re
+
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
 def _image_data(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
@@ -252,9 +277,17 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
         parts += [f"<li class='fail'>{esc(label)} <code>{esc(rid)}</code>: {esc(err)}</li>"
                   for label, rid, err in failures]
         parts.append("</ul>")
-    parts.append("<h2>Results: mean ± std over seeds</h2>")
+    parts.append("<h2>Results: mean [95 % interval] (n) over seeds</h2>")
     table = _display(summary)
     parts.append(table.to_html(escape=True, border=0) if not table.empty else "<p>no runs</p>")
+    parts += [f"<p>{_md_inline_to_html(note)}</p>"
+              for note in table_notes(summary, manifest.get("command"))]
+    undefined = _undefined(results)
+    if undefined:
+        parts.append("<h3>Undefined scores</h3><ul>")
+        parts += [f"<li>{esc(label)}, seed {esc(seed)}: {esc(metric)}: {esc(reason)}</li>"
+                  for label, seed, metric, reason in undefined]
+        parts.append("</ul>")
     parts.append("<p>reconstruction: Bernoulli negative log-likelihood of held-out images "
                  "(nats per image); kl: total KL of the posterior to the prior (nats); active "
                  f"units: latents with mean KL above {ACTIVE_UNIT_THRESHOLD} nats. Per-run values: "
@@ -302,7 +335,14 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
         lines += ["## Runs that did not finish", ""]
         lines += [f"- **{label}** `{rid}`: {err}" for label, rid, err in failures]
         lines.append("")
-    lines += ["## Results: mean ± std over seeds", "", markdown_table(summary)]
+    lines += ["## Results: mean [95 % interval] (n) over seeds", "",
+              markdown_table(summary, manifest.get("command"))]
+    undefined = _undefined(results)
+    if undefined:
+        lines += ["### Undefined scores", ""]
+        lines += [f"- {label}, seed {seed}: {metric}: {reason}"
+                  for label, seed, metric, reason in undefined]
+        lines.append("")
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(store.root)})", ""]
