@@ -13,6 +13,7 @@ import shlex
 import sys
 import textwrap
 import time
+from pathlib import Path
 from typing import Any, NoReturn
 
 #: Exit codes: 0 all runs finished, 1 some run failed, 2 bad arguments, 130 interrupted.
@@ -97,13 +98,17 @@ def _report_command(argv: list[str]) -> int:
     parser.add_argument("out", metavar="DIR", help="results directory of a sweep (its --out)")
     parser.add_argument("--all", action="store_true",
                         help="report every run in the store, not only the last sweep's")
+    parser.add_argument("--dest", metavar="DEST", default=None,
+                        help="write the tables, plots and report into DEST instead of DIR "
+                             "(e.g. when DIR is read-only)")
     args = parser.parse_args(argv)
     from .sweep import RunStore
 
     if not RunStore(args.out).run_ids():
         raise UsageError(f"no runs in {args.out!r} (expected {args.out}/runs/<run_id>/config.json);"
                          " give the --out directory of a sweep")
-    paths = write_report(args.out, all_runs=args.all)
+    _writable(args.dest or args.out, "--dest" if args.dest else "DIR")
+    paths = write_report(args.out, all_runs=args.all, dest=args.dest)
     print(paths.table_text)
     print(f"report: {paths.html}")
     return 0
@@ -150,6 +155,13 @@ def _check_command(argv: list[str]) -> int:
     sweeps = _split_sweeps(sweep)
     if sweep and not args.create:
         raise UsageError("sweep options after `--` are only used with --create")
+    if args.create and not sweeps:
+        raise UsageError("--create needs the sweep to record after `--`, e.g. check new.json "
+                         "--create -- --models beta_vae --betas 4 --preset smoke")
+    if args.out:
+        _writable(args.out, "--out")
+    if args.create or args.update_baseline:
+        _writable(Path(args.baseline).resolve().parent, "BASELINE's folder")
     progress = not args.quiet
     if args.create:
         specs = [spec for options in sweeps for spec in _plan(options)[1]]
@@ -193,9 +205,23 @@ def _claims_command(argv: list[str]) -> int:
     parser.add_argument("out", metavar="DIR", help="results directory of a sweep")
     parser.add_argument("--table", metavar="CSV", default=None,
                         help="claims table to use (default: the shipped claims.csv)")
+    parser.add_argument("--dest", metavar="DEST", default=None,
+                        help="write the claims files into DEST instead of DIR (e.g. when DIR "
+                             "is read-only)")
     args = parser.parse_args(argv)
-    table = claims.load_claims(args.table) if args.table else None
-    values, trends, paths = claims.write_claims(args.out, claims=table)
+    table = None
+    if args.table:
+        if not Path(args.table).is_file():
+            raise UsageError(f"--table {args.table}: no such file; give a claims CSV with the "
+                             "columns of the shipped disentangle_bench/report/claims.csv")
+        try:
+            table = claims.load_claims(args.table)
+        except (OSError, ValueError, KeyError) as error:
+            raise UsageError(f"--table {args.table}: cannot read it as a claims table "
+                             f"({_one_line(error)})") from None
+    if (Path(args.out) / "runs").is_dir():
+        _writable(args.dest or args.out, "--dest" if args.dest else "DIR")
+    values, trends, paths = claims.write_claims(args.out, claims=table, dest=args.dest)
     print(claims.format_claims_text(values, trends))
     print(f"\nwritten: {', '.join(str(p) for p in paths)}")
     return EXIT_OK
@@ -452,11 +478,22 @@ def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
     print(f"{len(specs)} run{'s' if len(specs) != 1 else ''} -> {out} ({executor.describe()})")
 
 
+def _writable(path: str | Path, option: str) -> None:
+    """``UsageError`` (one line) unless results can be written into directory ``path``."""
+    from .atomic import NotWritable, check_writable_dir
+
+    try:
+        check_writable_dir(path, option=option)
+    except NotWritable as error:
+        raise UsageError(str(error)) from None
+
+
 def _run(argv: list[str]) -> int:
     from .sweep import RunStore, run_sweep
 
     args, specs, executor = _plan(argv)
     out = args.out or f"results/{args.dataset}-{args.preset}"
+    _writable(out, "--out" if args.out else "the default --out")
     _print_plan(specs, out, executor)
     if args.dry_run:
         for spec in specs:

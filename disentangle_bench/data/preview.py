@@ -11,21 +11,23 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .base import GroundTruthDataset
-from .files import find_data_file
 from .registry import dataset_class, list_datasets
 
 MAX_COLUMNS = 12
 
 
 def _availability(cls: type) -> str:
-    """Where the dataset's data comes from, without opening any file."""
-    file_name = getattr(cls, "file_name", None)
-    if file_name is None:
+    """Where the dataset's data comes from, checking only a found file's first bytes."""
+    if not hasattr(cls, "locate"):
         return "offline (generated)"
-    where = find_data_file(file_name)
+    where = cls.locate()
     if where is None:
-        return f"file missing: {file_name}"
-    return f"file present: {where}"
+        return f"file missing: {cls.file_name}"
+    try:
+        problem = cls.quick_check(where)
+    except OSError as error:
+        problem = f"cannot read it ({error})"
+    return f"file present: {where}" if problem is None else f"file unusable: {where}: {problem}"
 
 
 def describe_datasets() -> str:

@@ -16,6 +16,10 @@ _FACTORIES: dict[str, str] = {
     "color-dsprites": "disentangle_bench.data.dsprites_variants:ColorDSprites",
     "noisy-dsprites": "disentangle_bench.data.dsprites_variants:NoisyDSprites",
     "shapes3d": "disentangle_bench.data.shapes3d:Shapes3D",
+    "cars3d": "disentangle_bench.data.cars3d:Cars3D",
+    "mpi3d-toy": "disentangle_bench.data.mpi3d:MPI3DToy",
+    "mpi3d-realistic": "disentangle_bench.data.mpi3d:MPI3DRealistic",
+    "mpi3d-real": "disentangle_bench.data.mpi3d:MPI3DReal",
 }
 
 

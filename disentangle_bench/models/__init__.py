@@ -1,6 +1,6 @@
 """Models: VAE-family objectives on shared encoder/decoder architectures (on ``data``)."""
 
-from .architectures import ARCHITECTURES, build_architecture
+from .architectures import ARCHITECTURES, build_architecture, check_architecture
 from .base import LossOutput, Objective, bernoulli_nll, gaussian_kl_per_dim
 from .registry import check_model_hparams, get_model, list_models, model_class, model_defaults
 
@@ -10,6 +10,7 @@ __all__ = [
     "Objective",
     "bernoulli_nll",
     "build_architecture",
+    "check_architecture",
     "check_model_hparams",
     "gaussian_kl_per_dim",
     "get_model",

@@ -904,10 +904,10 @@ def claims_section(results: pd.DataFrame,
 
 
 def write_claims(results_dir: Path | str, results: pd.DataFrame | None = None,
-                 claims: pd.DataFrame | None = None,
+                 claims: pd.DataFrame | None = None, *, dest: Path | str | None = None,
                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
     """Compare the runs in ``results_dir`` with the claims and write, atomically,
-    ``claims_values.csv``, ``claims_trends.csv`` and ``claims.md`` there.
+    ``claims_values.csv``, ``claims_trends.csv`` and ``claims.md`` there (or in ``dest``).
 
     Returns (value comparisons, trend checks, written paths).
     """
@@ -920,7 +920,8 @@ def write_claims(results_dir: Path | str, results: pd.DataFrame | None = None,
                          f"--out {root} first")
     results = load_results(root) if results is None else results
     values, trends = claims_tables(results, claims)
-    paths = [write_text_atomic(root / "claims_values.csv", values.to_csv(index=False)),
-             write_text_atomic(root / "claims_trends.csv", trends.to_csv(index=False)),
-             write_text_atomic(root / "claims.md", claims_markdown(values, trends))]
+    out = root if dest is None else Path(dest)
+    paths = [write_text_atomic(out / "claims_values.csv", values.to_csv(index=False)),
+             write_text_atomic(out / "claims_trends.csv", trends.to_csv(index=False)),
+             write_text_atomic(out / "claims.md", claims_markdown(values, trends))]
     return values, trends, paths

@@ -32,6 +32,8 @@ import pandas as pd  # noqa: E402
 from .stats import t_interval  # noqa: E402
 
 DPI = 150
+#: Labels of the non-metric columns; a metric's scores are labelled by its registry entry
+#: (``MetricSpec.label``).
 PRETTY = {
     "reconstruction": "reconstruction NLL (nats/image)",
     "kl": "total KL (nats)",
@@ -41,22 +43,6 @@ PRETTY = {
     "c_max": "C_max",
     "lambda_od": "λ_od",
     "lambda_d": "λ_d",
-    "beta_vae.eval_accuracy": "β-VAE score (eval accuracy)",
-    "beta_vae.train_accuracy": "β-VAE score (train accuracy)",
-    "factor_vae.eval_accuracy": "FactorVAE score (eval accuracy)",
-    "factor_vae.train_accuracy": "FactorVAE score (train accuracy)",
-    "factor_vae.num_active_dims": "FactorVAE: active dims",
-    "mig.discrete_mig": "MIG",
-    "dci.disentanglement": "DCI disentanglement",
-    "dci.completeness": "DCI completeness",
-    "dci.informativeness_test": "DCI informativeness (test)",
-    "dci.informativeness_train": "DCI informativeness (train)",
-    "sap.SAP_score": "SAP",
-    "modularity_explicitness.modularity_score": "modularity",
-    "modularity_explicitness.explicitness_score_test": "explicitness (test)",
-    "modularity_explicitness.explicitness_score_train": "explicitness (train)",
-    "unsupervised.gaussian_total_correlation": "Gaussian TC of the codes",
-    "unsupervised.mutual_info_score": "mean pairwise MI of the codes",
 }
 MODEL_NAMES = {"ae": "AE", "vae": "VAE", "beta_vae": "β-VAE", "beta_tcvae": "β-TCVAE",
                "factor_vae": "FactorVAE", "annealed_vae": "AnnealedVAE",
@@ -78,13 +64,14 @@ def _style() -> None:
 
 def pretty(name: str) -> str:
     """Axis label for a value column: ``mig.discrete_mig`` → ``MIG: discrete_mig``."""
+    from ..metrics import list_metrics, metric_spec
+
     if name in PRETTY:
         return PRETTY[name]
     metric, _, score = name.partition(".")
-    metric = {"beta_vae": "β-VAE score", "factor_vae": "FactorVAE score", "mig": "MIG",
-              "dci": "DCI", "dci_fast": "DCI (fast)", "sap": "SAP",
-              "modularity_explicitness": "modularity/explicitness",
-              "unsupervised": "unsupervised"}.get(metric, metric)
+    if metric in list_metrics():
+        spec = metric_spec(metric)
+        return spec.label(score) if score else spec.display_name
     return f"{metric}: {score.replace('_', ' ')}" if score else metric
 
 
@@ -230,22 +217,16 @@ def plot_reconstructions(inputs: np.ndarray, reconstructions: dict[str, np.ndarr
 
 
 # --- numbers ----------------------------------------------------------------------------------
-#: The scores drawn against hyperparameters (every score is in the tables): per metric, its
-#: headline scores; a metric not listed here gets all of its scores.
-PLOTTED_SCORES = {
-    "beta_vae": ("eval_accuracy",), "factor_vae": ("eval_accuracy",), "mig": ("discrete_mig",),
-    "dci": ("disentanglement", "completeness", "informativeness_test"), "sap": ("SAP_score",),
-    "modularity_explicitness": ("modularity_score", "explicitness_score_test"),
-    "unsupervised": ("gaussian_total_correlation", "mutual_info_score"),
-}
-
-
 def plotted_columns(columns: Sequence[str]) -> list[str]:
-    """The value columns worth a panel (see :data:`PLOTTED_SCORES`), in the given order."""
+    """The value columns worth a panel, in the given order: every non-metric column and, per
+    registered metric, its entry's headline scores (``MetricSpec.headline_scores``; all of
+    them when it names none). Every score is in the tables."""
+    from ..metrics import list_metrics, metric_spec
+
     chosen = []
     for column in columns:
         metric, dot, score = column.partition(".")
-        if not dot or metric not in PLOTTED_SCORES or score in PLOTTED_SCORES[metric]:
+        if not dot or metric not in list_metrics() or metric_spec(metric).is_plotted(score):
             chosen.append(column)
     return chosen
 

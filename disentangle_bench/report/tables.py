@@ -15,7 +15,6 @@ columns: ``reconstruction``, ``kl``, ``active_units`` and every ``<metric>.<scor
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -30,28 +29,32 @@ INTERVAL = "95 % Student-t interval of the mean over training seeds"
 GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
                    "precision", "preset", "eval_seed", "version")
 HEADLINE_COLUMNS = ("reconstruction", "kl", "active_units")
-#: Score columns left out of tables and plots: the per-dimension KL (drawn as bars) and the
-#: unsupervised metric's copies of the headline columns.
-_NOT_VALUES = re.compile(r"^unsupervised\.(kl_dim_\d+|kl_total|active_units|reconstruction_nll)$")
 
 
-#: Metrics in the order of the literature's tables; others follow alphabetically.
-METRIC_ORDER = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness",
-                "unsupervised")
+def _hidden(column: str) -> bool:
+    """Score columns left out of tables and plots, as the metric's entry says
+    (``MetricSpec.hidden_scores``: e.g. the unsupervised metric's per-dimension KL, drawn as
+    bars, and its copies of the headline columns)."""
+    from ..metrics import list_metrics, metric_spec
+
+    metric, _, score = column.partition(".")
+    return metric in list_metrics() and metric_spec(metric).is_hidden(score)
 
 
 def value_columns(results: pd.DataFrame) -> list[str]:
-    """Headline columns, then every ``<metric>.<score>`` column (metrics in
-    :data:`METRIC_ORDER`, scores alphabetically)."""
+    """Headline columns, then every ``<metric>.<score>`` column (metrics in registry order,
+    ``metrics.list_metrics()``, then unregistered ones alphabetically; scores alphabetically)."""
+    from ..metrics import list_metrics
+
     headline = [c for c in HEADLINE_COLUMNS if c in results.columns]
     scores = [c for c in results.columns
-              if "." in c and not c.startswith("hparams.") and not _NOT_VALUES.match(c)
+              if "." in c and not c.startswith("hparams.") and not _hidden(c)
               and pd.to_numeric(results[c], errors="coerce").notna().any()]
+    order_of = {name: rank for rank, name in enumerate(list_metrics())}
 
     def order(column: str) -> tuple:
         metric = column.partition(".")[0]
-        rank = METRIC_ORDER.index(metric) if metric in METRIC_ORDER else len(METRIC_ORDER)
-        return (rank, column)
+        return (order_of.get(metric, len(order_of)), column)
 
     return headline + sorted(scores, key=order)
 

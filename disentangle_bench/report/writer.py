@@ -49,34 +49,39 @@ def _selected_runs(store: RunStore, all_runs: bool) -> list[str] | None:
     return [r for r in manifest["run_ids"] if store.read_config(r) is not None]
 
 
-def write_tables(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
-    """results.csv, summary.csv and summary.md for the last sweep's runs (or every run)."""
+def write_tables(root: Path | str, *, all_runs: bool = False,
+                 dest: Path | str | None = None) -> ReportPaths:
+    """results.csv, summary.csv and summary.md for the last sweep's runs (or every run), in the
+    results directory ``root`` or in ``dest`` (e.g. when ``root`` is read-only)."""
     store = RunStore(root)
+    out = store.root if dest is None else Path(dest)
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
-    results_csv = write_text_atomic(store.root / "results.csv", results.to_csv(index=False))
-    summary_csv = write_text_atomic(store.root / "summary.csv", summary.to_csv(index=False))
+    results_csv = write_text_atomic(out / "results.csv", results.to_csv(index=False))
+    summary_csv = write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
     command = (store.read_sweep() or {}).get("command")
-    summary_md = write_text_atomic(store.root / "summary.md", markdown_table(summary, command))
-    return ReportPaths(store.root, results_csv, summary_csv, summary_md, text_table(summary))
+    summary_md = write_text_atomic(out / "summary.md", markdown_table(summary, command))
+    return ReportPaths(out, results_csv, summary_csv, summary_md, text_table(summary))
 
 
-def write_report(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
-    """Tables, figures, report.html and report.md (see the module docstring)."""
+def write_report(root: Path | str, *, all_runs: bool = False,
+                 dest: Path | str | None = None) -> ReportPaths:
+    """Tables, figures, report.html and report.md (see the module docstring), in the results
+    directory ``root`` or in ``dest``."""
     store = RunStore(root)
-    paths = write_tables(root, all_runs=all_runs)
+    paths = write_tables(root, all_runs=all_runs, dest=dest)
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
-    paths.figures = make_figures(store, results, summary)
+    paths.figures = make_figures(store, results, summary, dest=paths.root)
     # claims_values.csv, claims_trends.csv, claims.md; compared once, shown in both documents
-    values, trends, _ = write_claims(store.root, results)
+    values, trends, _ = write_claims(store.root, results, dest=paths.root)
     claims = {"markdown": claims_markdown(values, trends), "html": claims_html(values, trends)}
     manifest = store.read_sweep() or {}
     paths.html = write_text_atomic(
-        store.root / "report.html",
+        paths.root / "report.html",
         render_html(store, results, summary, paths, manifest, claims["html"]))
     paths.markdown = write_text_atomic(
-        store.root / "report.md",
+        paths.root / "report.md",
         render_markdown(store, results, summary, paths, manifest, claims["markdown"]))
     return paths
 
@@ -103,14 +108,15 @@ def _slug(text: str) -> str:
     return "-".join(part for part in keep.split("-") if part).strip(".")
 
 
-def make_figures(store: RunStore, results: pd.DataFrame,
-                 summary: pd.DataFrame) -> list[tuple[str, Path]]:
-    """Draw every figure into ``root/plots``; returns (caption, path) pairs in report order."""
+def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, *,
+                 dest: Path | None = None) -> list[tuple[str, Path]]:
+    """Draw every figure into ``root/plots`` (or ``dest/plots``); returns (caption, path)
+    pairs in report order."""
     figures: list[tuple[str, Path]] = []
     done = results[results["status"] == "finished"]
     if done.empty:
         return figures
-    plot_dir = store.root / "plots"
+    plot_dir = (store.root if dest is None else Path(dest)) / "plots"
     colors = plots.palette(summary)
     labels = list(summary["label"])
     first_run = {label: done[done["label"] == label].sort_values("seed")["run_id"].iloc[0]
@@ -345,7 +351,7 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
         lines.append("")
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
-        lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(store.root)})", ""]
+        lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(paths.root)})", ""]
     lines += [claims, ""]
     lines += ["## Configuration", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _config_rows(results, store)]

@@ -88,20 +88,24 @@ def cast_like(value: Any, default: Any, *, where: str) -> Any:
     if isinstance(default, bool) or isinstance(default, str):
         if type(value) is type(default):
             return value
-        raise ValueError(f"{where}: expected a {type(default).__name__}, got {value!r}")
+        raise ValueError(f"{where}: expected {type(default).__name__}, got {value!r}")
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, float) and numeric:
         return float(value)
     if isinstance(default, int) and isinstance(value, float) and value.is_integer():
         return int(value)
-    raise ValueError(f"{where}: expected a {type(default).__name__}, got {value!r}")
+    raise ValueError(f"{where}: expected {type(default).__name__}, got {value!r}")
 
 
 def resolve_architecture(architecture: str, observation_shape: tuple[int, ...]) -> str:
-    """``auto`` → ``conv`` for 64×64 images (the standard network's input), else ``mlp``."""
-    if architecture != "auto":
-        return architecture
-    return "conv" if tuple(observation_shape[1:]) == (64, 64) else "mlp"
+    """``auto`` → ``conv`` for 64×64 images (the standard network's input), else ``mlp``; an
+    explicit architecture is checked against the image size (``ValueError``, one line)."""
+    from ..models import check_architecture
+
+    if architecture == "auto":
+        return "conv" if tuple(observation_shape[1:]) == (64, 64) else "mlp"
+    check_architecture(architecture, observation_shape)
+    return architecture
 
 
 def model_runs(model: str, grids: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -153,8 +157,10 @@ def resolve_metrics(requested: list[str] | None, preset: Preset) -> list[str]:
 def resolve_protocol(metrics: list[str], preset: Preset,
                      user: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Full protocol per metric: the metrics layer's protocol preset ← this preset's overrides
-    ← the user's (checked); the evaluation seed is added by ``evaluate``."""
-    from ..metrics import default_protocol
+    ← the user's; every value checked against its metric's rules (``ProtocolError``, one
+    line), so a bad value fails here rather than after training. The evaluation seed is added
+    by ``evaluate``."""
+    from ..metrics import default_protocol, validate_protocol
 
     for name in user:
         if name not in metrics:
@@ -171,6 +177,7 @@ def resolve_protocol(metrics: list[str], preset: Preset,
                     raise ValueError(f"{source}: metric {name!r} has no protocol parameter "
                                      f"{param!r}; its parameters: {valid}")
                 resolved[param] = cast_like(value, resolved[param], where=f"{name}.{param}")
+        validate_protocol(name, resolved)
         protocol[name] = resolved
     return protocol
 

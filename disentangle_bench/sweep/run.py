@@ -86,7 +86,9 @@ def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
     metrics_seconds = time.perf_counter() - start
     write_npz_atomic(run_dir / ARTIFACTS, **arrays)
     environment = scores.pop("_environment", {})
+    dataset = scores.pop("_dataset", {})
     return {
+        "dataset": dataset,
         "metrics": scores,
         "summary": headline_numbers(scores, arrays),
         "final_training": trained.log[-1] if trained.log else {},
@@ -98,7 +100,8 @@ def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
 def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
                 n_jobs: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Score a trained model exactly as a run does: ``(metrics.evaluate results, artifacts)``
-    for ``spec``'s dataset, metrics and resolved protocols at ``eval_seed``. The regression
+    for ``spec``'s dataset, metrics and resolved protocols at ``eval_seed``; the results' entry
+    ``"_dataset"`` is the dataset's ``provenance()`` (file, SHA-256, release). The regression
     check rescores stored models through this same function."""
     from ..data import get_dataset
     from ..metrics import evaluate
@@ -110,6 +113,8 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
                       overrides=spec.protocol, posterior=posterior,
                       reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs)
     arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
+    scores["_dataset"] = {"name": dataset.name, "factor_sizes": list(dataset.factor_sizes),
+                          **dataset.provenance()}
     return scores, arrays
 
 
