@@ -10,6 +10,7 @@ import os
 import numpy as np
 import scipy.stats
 
+from .matrices import MATRICES_KEY, matrix_record
 from .utils import (
     MetricInputError,
     check_factors_codes,
@@ -120,6 +121,7 @@ def dci(
     *,
     seed: int = 0,
     n_jobs: int | None = None,
+    return_matrices: bool = False,
 ) -> dict:
     """DCI with disentanglement_lib's exact estimator.
 
@@ -137,7 +139,8 @@ def dci(
 
     Returns ``{"disentanglement", "completeness", "informativeness_train",
     "informativeness_test"}``; NaN with a ``"reason"`` if no factor varies or all codes are
-    constant.
+    constant. ``return_matrices=True`` adds ``"matrices": {"dci_importance": record}``, the
+    (n_codes, K) importance matrix R (:func:`~.matrices.matrix_record`).
     """
     factors_train, codes_train, factors_test, codes_test = _check_split(
         factors_train, codes_train, factors_test, codes_test
@@ -146,10 +149,11 @@ def dci(
     if reason:
         return nan_scores(DCI_KEYS, reason)
     return _fit_factors(_fit_gbt, factors_train, codes_train, factors_test, codes_test,
-                        seed, n_jobs)
+                        seed, n_jobs, return_matrices)
 
 
-def _fit_factors(fit, factors_train, codes_train, factors_test, codes_test, seed, n_jobs):
+def _fit_factors(fit, factors_train, codes_train, factors_test, codes_test, seed, n_jobs,
+                 return_matrices=False):
     """Fit one classifier per varying factor, in parallel processes, longest job first."""
     from joblib import Parallel, delayed
 
@@ -163,9 +167,13 @@ def _fit_factors(fit, factors_train, codes_train, factors_test, codes_test, seed
     fits = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else [job[0](*job[1]) for job in jobs]
     by_factor = dict(zip(order, fits))
     importance = np.stack([by_factor[k][0] for k in scored], axis=1)
-    return _scores_from_fits(
+    scores = _scores_from_fits(
         importance, [by_factor[k][1] for k in scored], [by_factor[k][2] for k in scored]
     )
+    if return_matrices:
+        scores[MATRICES_KEY] = {"dci_importance": matrix_record(
+            importance, scored, "R[j, k]: importance of code j for predicting factor k")}
+    return scores
 
 
 # ---- fast variant --------------------------------------------------------------------------
@@ -208,6 +216,7 @@ def dci_fast(
     *,
     seed: int = 0,
     n_jobs: int | None = None,
+    return_matrices: bool = False,
 ) -> dict:
     """DCI with a fast histogram gradient-boosting estimator (not the reference; see docs).
 
@@ -225,4 +234,4 @@ def dci_fast(
     if reason:
         return nan_scores(DCI_KEYS, reason)
     return _fit_factors(_fit_hist_gbt, factors_train, codes_train, factors_test, codes_test,
-                        seed, n_jobs)
+                        seed, n_jobs, return_matrices)
