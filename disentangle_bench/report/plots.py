@@ -139,9 +139,12 @@ def _imshow(ax: plt.Axes, image: np.ndarray) -> None:
 
 
 def plot_traversals(arrays: dict[str, np.ndarray], title: str, path: Path | str, *,
-                    active_threshold: float = 0.01) -> Path:
+                    active_threshold: float = 0.01,
+                    latent_names: dict[int, str] | None = None) -> Path:
     """Latent traversals of one run (see the module docstring): one block per base image, its
-    input image in the block's first column, then the traversal columns."""
+    input image in the block's first column, then the traversal columns. ``latent_names``
+    (latent → ``"z3 → posX (MI 0.61, gap 0.42)"``, report.latents) labels each row with the
+    factor it carries."""
     _style()
     traversals = arrays["traversals"]  # (bases, d, steps, C, H, W)
     bases, dims, steps = traversals.shape[:3]
@@ -154,7 +157,7 @@ def plot_traversals(arrays: dict[str, np.ndarray], title: str, path: Path | str,
     block_height = dims * height + (dims - 1) * gap
     cell = 0.34  # inches per image
     scale = cell / width
-    label_room, title_room = 1.25, 0.55
+    label_room, title_room = (2.6 if latent_names else 1.25), 0.55
     fig_width = label_room + bases * block_width * scale + (bases - 1) * 0.12
     fig_height = title_room + block_height * scale + 0.3
     fig = plt.figure(figsize=(fig_width, fig_height))
@@ -183,7 +186,9 @@ def plot_traversals(arrays: dict[str, np.ndarray], title: str, path: Path | str,
             ax.set_yticklabels([])
             continue
         spread = arrays["code_std"]
-        ax.set_yticklabels([f"z{d}  KL {kl[d]:.2f}" if prior else f"z{d}  sd {spread[d]:.2f}"
+        names = latent_names or {}
+        ax.set_yticklabels([(names.get(int(d), f"z{d}") + "  ")
+                            + (f"KL {kl[d]:.2f}" if prior else f"sd {spread[d]:.2f}")
                             for d in order], fontsize=7)
         for tick, dim in zip(ax.get_yticklabels(), order):
             if prior and kl[dim] <= active_threshold:
@@ -384,6 +389,40 @@ def plot_metric_strips(results: pd.DataFrame, columns: Sequence[str], labels: Se
         ax.set_title(pretty(column))
     for ax in list(axes.flat)[len(columns):]:
         ax.set_visible(False)
+    return _save(fig, path)
+
+
+def plot_matrices(records: dict[str, dict], title: str, path: Path | str) -> Path:
+    """Heatmaps of a run's stored matrices (``mutual_information`` normalised by each factor's
+    entropy, ``dci_importance``, ``sap_scores``): rows = latents, columns = factors, each cell
+    annotated."""
+    from .latents import normalised_mi
+
+    _style()
+    titles = {"mutual_information": "MI / H(factor) (MIG)",
+              "dci_importance": "DCI importance R", "sap_scores": "SAP score matrix S"}
+    names = [n for n in titles if n in records] + [n for n in records if n not in titles]
+    fig, axes = plt.subplots(1, len(names), squeeze=False, constrained_layout=True,
+                             figsize=(2.3 * len(names) + 0.4, 0.26 * max(
+                                 len(records[n]["values"]) for n in names) + 1.3))
+    for ax, name in zip(axes.flat, names):
+        record = records[name]
+        values = (normalised_mi(record) if name == "mutual_information"
+                  else np.asarray(record["values"], float))
+        image = ax.imshow(values, cmap="viridis", aspect="auto", vmin=0,
+                          vmax=max(1e-9, float(np.nanmax(values))), interpolation="nearest")
+        factors = record.get("factor_names") or [str(k) for k in record["factors"]]
+        ax.set_xticks(range(len(factors)))
+        ax.set_xticklabels(factors, rotation=45, ha="right")
+        ax.set_yticks(range(values.shape[0]))
+        ax.set_yticklabels([f"z{j}" for j in range(values.shape[0])])
+        ax.grid(False)
+        for (j, k), value in np.ndenumerate(values):
+            ax.text(k, j, f"{value:.2f}", ha="center", va="center", fontsize=5.5,
+                    color="w" if value < 0.6 * np.nanmax(values) else "k")
+        ax.set_title(titles.get(name, name))
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(title, fontsize=9)
     return _save(fig, path)
 
 

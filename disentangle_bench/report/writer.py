@@ -27,6 +27,7 @@ from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
+from .latents import name_latents
 from .tables import markdown_table, summary_table, table_notes, text_table, value_columns
 
 
@@ -160,15 +161,50 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
         figures.append(("Reconstructions (first seed of each model)", path))
 
     for label, run_id in first_run.items():
-        if artifacts.get(run_id) is None:
-            continue
         seed = int(done.loc[done["run_id"] == run_id, "seed"].iloc[0])
         title = f"{plots.model_display(label)}, seed {seed}"
-        path = plots.plot_traversals(artifacts[run_id], title,
-                                     plot_dir / f"traversals_{_slug(label)}.png",
-                                     active_threshold=ACTIVE_UNIT_THRESHOLD)
-        figures.append((f"Latent traversals: {plots.model_display(label)} (seed {seed})", path))
+        matrices = run_matrices(store, run_id)
+        names = ({n.latent: str(n) for n in name_latents(matrices["mutual_information"])}
+                 if "mutual_information" in matrices else None)
+        if artifacts.get(run_id) is not None:
+            path = plots.plot_traversals(artifacts[run_id], title,
+                                         plot_dir / f"traversals_{_slug(label)}.png",
+                                         active_threshold=ACTIVE_UNIT_THRESHOLD,
+                                         latent_names=names)
+            figures.append((f"Latent traversals: {plots.model_display(label)} (seed {seed})"
+                            + ("; each latent named by the factor it carries most" if names
+                               else ""), path))
+        if matrices:
+            path = plots.plot_matrices(matrices, f"{title}: latents × factors",
+                                       plot_dir / f"matrices_{_slug(label)}.png")
+            figures.append((f"Matrices behind MIG, DCI and SAP: {plots.model_display(label)} "
+                            f"(seed {seed})", path))
     return figures
+
+
+def run_matrices(store: RunStore, run_id: str) -> dict[str, dict]:
+    """The matrices a finished run's metrics stored (``mutual_information``,
+    ``dci_importance``, ``sap_scores``), by name; empty when none."""
+    record = store.read_metrics(run_id) or {}
+    found: dict[str, dict] = {}
+    for result in record.get("metrics", {}).values():
+        if isinstance(result, dict) and isinstance(result.get("matrices"), dict):
+            found.update(result["matrices"])
+    return found
+
+
+def latent_table(store: RunStore, results: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """(model label, seed, "z0 → posX (MI …, gap …); z1 → …") for the first seed of each
+    model configuration whose MIG stored its mutual-information matrix."""
+    done = results[results["status"] == "finished"]
+    rows = []
+    for label in dict.fromkeys(done["label"]):
+        first = done[done["label"] == label].sort_values("seed").iloc[0]
+        matrices = run_matrices(store, first["run_id"])
+        if "mutual_information" in matrices:
+            names = name_latents(matrices["mutual_information"])
+            rows.append((str(label), int(first["seed"]), "; ".join(str(n) for n in names)))
+    return rows
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -248,6 +284,10 @@ def _image_data(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+LATENT_NOTE = ("Each latent z_j is named by the factor v_k with the largest share of its entropy "
+               "carried, I(z_j; v_k) / H(v_k) from MIG's 20-bin estimator (MI), and the gap to the "
+               "latent's second-largest share; 'none' below 0.05. First seed of each model.")
+
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
@@ -302,6 +342,14 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    latents = latent_table(store, results)
+    if latents:
+        parts.append("<h2>Latents named by the factor they carry</h2><p>" + esc(LATENT_NOTE)
+                     + "</p><table><tr><th>model</th><th>seed</th><th>latents</th></tr>")
+        parts += [f"<tr><td>{esc(plots.model_display(label))}</td><td>{seed}</td>"
+                  f"<td style='text-align:left'>{esc(names)}</td></tr>"
+                  for label, seed, names in latents]
+        parts.append("</table>")
     parts.append(claims)
     parts.append("<h2>Configuration</h2><table>")
     parts += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
@@ -352,6 +400,12 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(paths.root)})", ""]
+    latents = latent_table(store, results)
+    if latents:
+        lines += ["## Latents named by the factor they carry", "", LATENT_NOTE, "",
+                  "| model | seed | latents |", "|---|---|---|"]
+        lines += [f"| {label} | {seed} | {names} |" for label, seed, names in latents]
+        lines.append("")
     lines += [claims, ""]
     lines += ["## Configuration", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _config_rows(results, store)]
