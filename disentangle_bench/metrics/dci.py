@@ -6,6 +6,7 @@ gradient-boosted-tree importances of disentanglement_lib's ``evaluation/metrics/
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import scipy.stats
@@ -177,6 +178,41 @@ def _fit_factors(fit, factors_train, codes_train, factors_test, codes_test, seed
 
 
 # ---- fast variant --------------------------------------------------------------------------
+#: scikit-learn versions [low, high) on which the fast estimator's reading of private tree
+#: attributes (``HistGradientBoostingClassifier._predictors[stage][tree].nodes`` with the fields
+#: ``is_leaf``, ``feature_idx``, ``gain``) was checked: 1.0 made the estimator public; the
+#: upper bound is the next minor version after the newest one tested (1.9).
+SKLEARN_VERIFIED = ((1, 0), (1, 10))
+_NODE_FIELDS = ("is_leaf", "feature_idx", "gain")
+
+
+def sklearn_version_verified(version: str | None = None) -> bool:
+    """Whether scikit-learn ``version`` (default: the installed one) is in
+    :data:`SKLEARN_VERIFIED`."""
+    import re
+
+    if version is None:
+        import sklearn
+
+        version = sklearn.__version__
+    match = re.match(r"(\d+)\.(\d+)", str(version))
+    if not match:
+        return False
+    release = (int(match.group(1)), int(match.group(2)))
+    return SKLEARN_VERIFIED[0] <= release < SKLEARN_VERIFIED[1]
+
+
+def _fast_unavailable() -> str | None:
+    """Why the fast estimator cannot be trusted here (None when it can)."""
+    import sklearn
+
+    if not sklearn_version_verified(sklearn.__version__):
+        low, high = (".".join(map(str, v)) for v in SKLEARN_VERIFIED)
+        return (f"scikit-learn {sklearn.__version__} is outside the range the fast DCI "
+                f"estimator was verified on ({low} <= version < {high})")
+    return None
+
+
 def _gain_importance(model, n_features: int) -> np.ndarray:
     """Total split gain per feature over all trees of a fitted HistGradientBoostingClassifier,
     normalised to sum 1 (the histogram analogue of GBT's impurity importance)."""
@@ -184,6 +220,8 @@ def _gain_importance(model, n_features: int) -> np.ndarray:
     for stage in model._predictors:
         for tree in stage:
             nodes = tree.nodes
+            if not set(_NODE_FIELDS) <= set(nodes.dtype.names or ()):
+                raise _PrivateLayoutChanged("tree nodes lack " + ", ".join(_NODE_FIELDS))
             split = ~nodes["is_leaf"].astype(bool)
             np.add.at(importance, nodes["feature_idx"][split], nodes["gain"][split])
     total = importance.sum()
@@ -226,6 +264,10 @@ def dci_fast(
     importance of code j is its total split gain over all trees, normalised per factor.
     Agreement with :func:`dci` is reported in docs/metrics.md. Factors are fitted in parallel
     processes (``n_jobs``, default all cores), each fit single-threaded.
+
+    The split gains are read from scikit-learn's private tree attributes: outside the versions
+    in :data:`SKLEARN_VERIFIED` (or if those attributes are missing) this warns in one line and
+    returns the exact :func:`dci`, with ``"estimator_used"`` saying so.
     """
     factors_train, codes_train, factors_test, codes_test = _check_split(
         factors_train, codes_train, factors_test, codes_test
@@ -233,5 +275,20 @@ def dci_fast(
     reason = _uncomputable(factors_train, codes_train)
     if reason:
         return nan_scores(DCI_KEYS, reason)
-    return _fit_factors(_fit_hist_gbt, factors_train, codes_train, factors_test, codes_test,
-                        seed, n_jobs, return_matrices)
+    why = _fast_unavailable()
+    if why is None:
+        try:
+            return _fit_factors(_fit_hist_gbt, factors_train, codes_train, factors_test,
+                                codes_test, seed, n_jobs, return_matrices)
+        except (_PrivateLayoutChanged, AttributeError) as error:
+            why = f"scikit-learn's private tree layout changed ({error})"
+    warnings.warn(f"dci_fast: {why}; computing the exact DCI instead", RuntimeWarning,
+                  stacklevel=2)
+    scores = dci(factors_train, codes_train, factors_test, codes_test, seed=seed, n_jobs=n_jobs,
+                 return_matrices=return_matrices)
+    scores["estimator_used"] = "exact (fast estimator unverified here)"
+    return scores
+
+
+class _PrivateLayoutChanged(RuntimeError):
+    """The fitted model's private attributes are not what the fast estimator reads."""
