@@ -85,7 +85,10 @@ def _download_command(argv: list[str]) -> int:
         print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
               f"check the network, or fetch the file by hand into datasets/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    print(f"{args.name}: {path} (checksum verified)")
+    remote = REMOTE_FILES[args.name]
+    print(f"{args.name}: {path} ("
+          + ("checksum verified)" if remote.algorithm else "no checksum is published; every run "
+             "records the file's SHA-256)"))
     return 0
 
 
@@ -369,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="print the runs that would execute, then exit")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                     help="import MODULE (or call MODULE:FUNCTION) first: a package that "
+                          "registers models, metrics or datasets (repeatable; any subcommand; "
+                          "installed 'disentangle_bench.plugins' entry points load too; "
+                          "docs/extending.md). Runs record each plugin's version in their id")
     return parser
 
 
@@ -536,9 +544,39 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _take_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``--plugin NAME`` / ``--plugin=NAME`` anywhere (before any subcommand's own parsing):
+    ``(plugin names, the other arguments)``."""
+    plugins, rest = [], []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--plugin":
+            name = next(tokens, None)
+            if name is None or name.startswith("-"):
+                raise UsageError("--plugin expects a module name (e.g. --plugin mypkg.bench)")
+            plugins.append(name)
+        elif token.startswith("--plugin="):
+            plugins.append(token.partition("=")[2])
+        else:
+            rest.append(token)
+    return plugins, rest
+
+
+def _load_plugins(names: list[str]) -> None:
+    """The installed entry-point plugins, then ``--plugin`` ones; failures are usage errors."""
+    from .plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(names, entry_points=True)
+    except PluginError as error:
+        raise UsageError(_one_line(error)) from error
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        plugins, argv = _take_plugins(argv)
+        _load_plugins(plugins)
         if argv and argv[0] in SUBCOMMANDS:
             try:
                 return SUBCOMMANDS[argv[0]](argv[1:])

@@ -187,6 +187,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     each configuration once. Raises ``KeyError``/``ValueError`` with one clear line for any bad
     name or value, before anything is trained."""
     from ..data import check_dataset_name, get_dataset
+    from ..plugins import plugin_record
     from ..training import TrainConfig, resolve_device, resolve_precision
 
     preset = request.preset
@@ -218,7 +219,8 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             log_every=preset.log_every,
         )
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
-                       eval_seed=request.eval_seed, preset=preset.name, artifacts=artifacts)
+                       eval_seed=request.eval_seed, preset=preset.name, artifacts=artifacts,
+                       plugins=plugin_record())
         specs.setdefault(spec.run_id, spec)
     return list(specs.values())
 
