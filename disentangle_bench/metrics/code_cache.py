@@ -6,7 +6,8 @@ observation is a pure function of its factors and rendering draws nothing from t
 an evaluation can encode each distinct image once and let every metric read its codes:
 
 1. **Plan.** Every metric's factor draws are made up front, exactly as the metric will make
-   them (``beta_vae_factor_draws``, ``factor_vae_factor_draws`` and the shared i.i.d. draws),
+   them (its registry entry's ``factor_draws``, e.g. ``beta_vae_factor_draws``, and the shared
+   i.i.d. draws),
    and reduced to the sorted distinct row-major indices: ``D`` distinct of ``T`` drawn images.
 2. **Choose.** The cache encodes the ``D`` distinct indices in groups of exactly ``chunk_size``
    images (the last group padded by repeating its last index), i.e. ``ceil(D / chunk) * chunk``
@@ -39,24 +40,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
-from .beta_vae import beta_vae_factor_draws
-from .factor_vae import factor_vae_factor_draws
 from .utils import encode
 
 #: Default bound on the cache's memory: 256 MiB, enough for the codes of MPI3D's 1.04 M images
 #: at 24 float32 latents, of dSprites' 737,280 at 80.
 DEFAULT_MAX_CACHE_BYTES = 256 * 2**20
 MODES = ("auto", "on", "off")
-
-#: Metrics that render observations themselves -> the generator of their factor draws.
-INTERVENTION_DRAWS: dict[str, Callable] = {
-    "beta_vae": beta_vae_factor_draws,
-    "factor_vae": factor_vae_factor_draws,
-}
 
 _RENDER_RNG_SEED = 0  # deterministic datasets ignore the generator; any one will do
 
