@@ -7,11 +7,16 @@ Nothing in the package downloads implicitly: :func:`download` is only ever calle
 
 from __future__ import annotations
 
+import fnmatch
+import gzip
 import hashlib
 import json
 import os
+import shutil
+import tarfile
 import tempfile
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +40,9 @@ class RemoteFile:
     algorithm: str | None  # hashlib name
     digest: str | None
     homepage: str
+    # how the download becomes ``file_name``: None (as is), "gunzip", or "tar:<pattern>" (the
+    # archive's regular files whose path matches the glob pattern, into the folder file_name)
+    unpack: str | None = None
 
 
 REMOTE_FILES: dict[str, RemoteFile] = {
@@ -58,6 +66,35 @@ REMOTE_FILES: dict[str, RemoteFile] = {
         None, None, "https://github.com/rr-learning/disentanglement_dataset",
     ) for variant in ("toy", "realistic", "real")},
 }
+
+
+_NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
+# datasets made of several files or of an archive's members (no checksums are published)
+REMOTE_SETS: dict[str, tuple[RemoteFile, ...]] = {
+    "smallnorb": tuple(
+        RemoteFile(f"{chunk}-{part}.mat", f"{_NORB}{chunk}-{part}.mat.gz", None, None, _NORB,
+                   unpack="gunzip")
+        for chunk in ("smallnorb-5x46789x9x18x6x2x96x96-training",
+                      "smallnorb-5x01235x9x18x6x2x96x96-testing")
+        for part in ("dat", "cat", "info")),
+    "cars3d": (RemoteFile("cars", "http://www.scottreed.info/files/nips2015-analogy-data.tar.gz",
+                          None, None, "http://www.scottreed.info",
+                          unpack="tar:data/cars/car_*_mesh.mat"),),
+}
+
+
+def downloadable() -> list[str]:
+    """Names ``download`` accepts."""
+    return sorted({*REMOTE_FILES, *REMOTE_SETS})
+
+
+def remote_files(name: str) -> tuple[RemoteFile, ...]:
+    """The files ``download(name)`` fetches; unknown names raise a one-line ``KeyError``."""
+    if name in REMOTE_FILES:
+        return (REMOTE_FILES[name],)
+    if name in REMOTE_SETS:
+        return REMOTE_SETS[name]
+    raise KeyError(f"no download for {name!r}; downloadable: {', '.join(downloadable())}")
 
 
 def data_dirs() -> list[Path]:
@@ -99,6 +136,7 @@ def missing_file_error(name: str, offline_alternative: str | None, *,
     remote = REMOTE_FILES.get(name)
     file_name = file_name or remote.file_name
     source = source or f"{remote.homepage} ({remote.url})"
+    remote = remote or (name in REMOTE_SETS)
     looked = ", ".join(str(d) for d in data_dirs())
     message = (
         f"dataset {name!r} needs {file_name}, not found in: {looked}. "
@@ -267,23 +305,71 @@ def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
 
 
 def download(name: str, dest_dir: str | Path | None = None) -> Path:
-    """Download dataset file ``name`` (a key of :data:`REMOTE_FILES`) into ``dest_dir``
-    (default: the repository's ``datasets/``), verify the published checksum where there is one
-    and return its path.
+    """Download dataset ``name`` (see :func:`downloadable`) into ``dest_dir`` (default: the
+    repository's ``datasets/``), verify the published checksum where there is one, unpack what
+    comes gzipped or archived, and return the path of its (last) file or folder.
 
     Explicit only: nothing in the package calls this. An existing file that passes the checksum
-    (or, with none published, any existing file) is kept as is.
+    (or, with none published, any existing file or folder) is kept as is.
     """
-    if name not in REMOTE_FILES:
-        raise KeyError(f"no download for {name!r}; downloadable: {', '.join(REMOTE_FILES)}")
-    remote = REMOTE_FILES[name]
-    dest = Path(dest_dir if dest_dir is not None else REPO_DATASETS) / remote.file_name
-    if dest.is_file():
-        if remote.algorithm is not None:
-            verify_checksum(dest, remote.algorithm, remote.digest)
-        return dest
-    print(f"downloading {remote.url} -> {dest}")
-    return fetch_verified(remote.url, dest, remote.algorithm, remote.digest)
+    folder = Path(dest_dir if dest_dir is not None else REPO_DATASETS)
+    existed = folder.exists()
+    try:
+        return _download_into(folder, remote_files(name))
+    except BaseException:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # a failed download leaves no folder it made behind
+        raise
+
+
+def _download_into(folder: Path, remotes: tuple[RemoteFile, ...]) -> Path:
+    dest = folder
+    for remote in remotes:
+        dest = folder / remote.file_name
+        if dest.exists():
+            if remote.algorithm is not None and remote.unpack is None:
+                verify_checksum(dest, remote.algorithm, remote.digest)
+            continue
+        print(f"downloading {remote.url} -> {dest}")
+        if remote.unpack is None:
+            fetch_verified(remote.url, dest, remote.algorithm, remote.digest)
+            continue
+        packed = folder / f".{remote.file_name}.download"
+        fetch_verified(remote.url, packed, remote.algorithm, remote.digest)
+        try:
+            if remote.unpack == "gunzip":
+                with gzip.open(packed, "rb") as stream:
+                    write_atomic(dest, lambda out, source=stream: shutil.copyfileobj(
+                        source, out, 1 << 20))
+            else:
+                _extract_members(packed, remote.unpack.removeprefix("tar:"), dest)
+        except (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile) as error:
+            raise DatasetError(f"{remote.url}: the download is not a valid "
+                               f"{'gzip file' if remote.unpack == 'gunzip' else 'tar archive'} "
+                               f"({type(error).__name__}: {error}); nothing was kept, try "
+                               "again") from error
+        finally:
+            packed.unlink(missing_ok=True)
+    return dest
+
+
+def _extract_members(archive: Path, pattern: str, dest: Path) -> None:
+    """The regular files of a tar archive whose path matches ``pattern``, written flat (by
+    base name, never a path from the archive) into a new folder ``dest``, made atomically."""
+    partial = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+    try:
+        with tarfile.open(archive, "r|*") as tar:
+            for member in tar:
+                if member.isfile() and fnmatch.fnmatchcase(member.name, pattern):
+                    source = tar.extractfile(member)
+                    with open(partial / Path(member.name).name, "wb") as out:
+                        shutil.copyfileobj(source, out, 1 << 20)
+        if not any(partial.iterdir()):
+            raise DatasetError(f"{archive.name}: no member matches {pattern}; the archive is "
+                               "not the expected one")
+        os.replace(partial, dest)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 class FileDataset:
