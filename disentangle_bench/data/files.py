@@ -1,5 +1,9 @@
 """Where dataset files live, how they are checked, and the explicit download helper.
 
+Checked: a file's first bytes against its format's signature (so an HTML error page, a text
+file or an empty file gets one clear ``DatasetError``), published checksums, and the SHA-256 of
+every file a run uses (``file_provenance``, cached next to the file).
+
 Files are looked up, in order, in the directory named by ``DISENTANGLE_BENCH_DATA`` (if set), the
 repository's ``datasets/`` folder (found relative to this package's source) and ``./datasets``.
 Nothing in the package downloads implicitly: :func:`download` is only ever called by a user.
@@ -136,13 +140,13 @@ def missing_file_error(name: str, offline_alternative: str | None, *,
     remote = REMOTE_FILES.get(name)
     file_name = file_name or remote.file_name
     source = source or f"{remote.homepage} ({remote.url})"
-    remote = remote or (name in REMOTE_SETS)
     looked = ", ".join(str(d) for d in data_dirs())
     message = (
         f"dataset {name!r} needs {file_name}, not found in: {looked}. "
         f"Get it from {source} and put it in one of these directories (or set {ENV_VAR})"
     )
-    message += f", or run: python run_benchmark.py download {name}." if remote else "."
+    offer_download = name in REMOTE_FILES or name in REMOTE_SETS
+    message += f", or run: python run_benchmark.py download {name}." if offer_download else "."
     if offline_alternative:
         message += f" The dataset {offline_alternative!r} works offline without any file."
     return DatasetError(message)
