@@ -227,18 +227,33 @@ def verify_checksum(path: str | Path, algorithm: str, expected: str) -> None:
         )
 
 
-def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
-    """Hex digests of a file, cached next to it in ``.<name>.<size>-<mtime_ns>.digests.json``
-    (a large file is read once, not once per run). The cache is keyed on size and
-    modification time; an unwritable directory only means no cache."""
-    path = Path(path)
+def _digest_caches(path: Path) -> list[Path]:
+    """Where a file's digests are cached, in order: next to it, else (read-only data folder) in
+    the user's cache folder under a name derived from the file's absolute path."""
     stat = path.stat()
-    sidecar = path.parent / f".{path.name}.{stat.st_size}-{stat.st_mtime_ns}.digests.json"
-    try:
-        cached = json.loads(sidecar.read_text())
-    except (OSError, ValueError):
+    key = f"{stat.st_size}-{stat.st_mtime_ns}"
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return [path.parent / f".{path.name}.{key}.digests.json",
+            user_cache / "disentangle_bench" / "digests" / f"{path.name}.{where}.{key}.json"]
+
+
+def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
+    """Hex digests of a file, computed once and cached (keyed on its size and modification
+    time) next to it in ``.<name>.<size>-<mtime_ns>.digests.json``, or in
+    ``~/.cache/disentangle_bench/digests/`` when its folder is read-only: a 12.7 GB file is read
+    once, not once per run."""
+    path = Path(path)
+    caches = _digest_caches(path)
+    cached: dict = {}
+    for cache in caches:
+        try:
+            cached = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(cached, dict):
+            break
         cached = {}
-    cached = cached if isinstance(cached, dict) else {}
     missing = [a for a in algorithms if not isinstance(cached.get(a), str)]
     if missing:
         hashers = {a: hashlib.new(a) for a in missing}
@@ -247,12 +262,17 @@ def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) ->
                 for hasher in hashers.values():
                     hasher.update(block)
         cached.update({a: h.hexdigest() for a, h in hashers.items()})
-        for stale in path.parent.glob(f".{path.name}.*.digests.json"):
-            stale.unlink(missing_ok=True)
-        try:
-            write_text_atomic(sidecar, json.dumps(cached))
-        except OSError:
-            pass
+        for stale in path.parent.glob(f".{path.name}.*.digests.json"):  # of older versions
+            try:
+                stale.unlink()
+            except OSError:
+                break
+        for cache in caches:
+            try:
+                write_text_atomic(cache, json.dumps(cached))
+                break
+            except OSError:
+                continue
     return {a: cached[a] for a in algorithms}
 
 
