@@ -249,3 +249,12 @@ def test_paper_preset_on_cpu_states_device_and_time_per_run_first(tmp_path, caps
     assert out.index(line) < out.index("ae seed 0")
     assert main([*BASE, "--device", "cpu", "--dry-run", "--out", str(tmp_path)]) == 0
     assert "device: cpu" not in capsys.readouterr().out  # only for the paper budget
+
+
+def test_sweep_summary_line_counts_one_run_in_the_singular():
+    from disentangle_bench.sweep.runner import SweepSummary
+
+    one = SweepSummary(run_ids=["a"], actions={"a": "trained"}, seconds=3.2)
+    two = SweepSummary(run_ids=["a", "b"], actions={"a": "trained", "b": "cached"})
+    assert one.lines()[0] == "1 run (1 trained) in 3 s"
+    assert two.lines()[0].startswith("2 runs (1 cached, 1 trained)")
