@@ -29,7 +29,7 @@ from .spec import model_label
 from .store import RunStatus, RunStore
 
 IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "model", "dataset", "seed"]
-SUMMARY_COLUMNS = ["reconstruction", "kl", "active_units"]
+SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
 
 
 def load_results(root: Path | str, run_ids: list[str] | None = None) -> pd.DataFrame:
