@@ -119,16 +119,16 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
 
 
 def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
-    """``reconstruction`` (nats/image), ``kl`` (nats) and ``active_units``: from the
-    ``unsupervised`` metric when it ran (its protocol's sample), else from the artifacts'
-    ``eval_images`` sample; ``summary_source`` says which."""
+    """``reconstruction`` (the objective's sampled-z term, as disentanglement_lib reports it)
+    and ``reconstruction_posterior_mean`` (nats/image), both on the artifacts' ``eval_images``
+    sample; ``kl`` (nats) and ``active_units``: from the ``unsupervised`` metric when it ran
+    (its protocol's sample), else from the artifacts; ``summary_source`` says which."""
     from .artifacts import summarize_artifacts
 
     summary = summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD)
     summary["summary_source"] = "artifacts"
     unsupervised = scores.get("unsupervised", {}).get("scores", {})
-    for ours, theirs in (("reconstruction", "reconstruction_nll"), ("kl", "kl_total"),
-                         ("active_units", "active_units")):
+    for ours, theirs in (("kl", "kl_total"), ("active_units", "active_units")):
         if isinstance(unsupervised.get(theirs), (int, float)):
             summary[ours] = unsupervised[theirs]
             summary["summary_source"] = "unsupervised"
