@@ -30,6 +30,8 @@ class Preset:
     precision: str
     checkpoint_every: int
     log_every: int
+    #: Encoder/decoder (``models.ARCHITECTURES``); ``auto``: conv for 64×64 images, else mlp.
+    architecture: str = "auto"
     #: The metrics layer's protocol preset the sizes start from (``metrics.PROTOCOLS``).
     metric_preset: str = "paper"
     #: Metrics left out of the default "all metrics" (``--metrics`` can still name them).
@@ -62,14 +64,22 @@ class Preset:
         return changed
 
     def budget_line(self, *, steps: int | None = None, batch_size: int | None = None,
-                    lr: float | None = None, precision: str | None = None) -> str:
+                    lr: float | None = None, precision: str | None = None,
+                    architecture: str | None = None) -> str:
         """What a sweep trains and scores, stated so nobody mistakes it for the paper's: the
         preset's values, or the sweep's actual ones (overrides are named as such)."""
+        from ..models.annealed_vae import scaled_iteration_threshold
+
         overridden = list(self.overrides(steps=steps, batch_size=batch_size, lr=lr))
         steps = self.steps if steps is None else steps
         batch_size = self.batch_size if batch_size is None else batch_size
         lr = self.lr if lr is None else lr
         precision = precision or self.precision
+        architecture = architecture or self.architecture
+        network = ("conv network (mlp below 64x64)" if architecture == "auto"
+                   else f"{architecture} network")
+        annealed = (f"AnnealedVAE capacity reaches c_max at step "
+                    f"{scaled_iteration_threshold(steps):,} (1/3 of the steps)")
         protocol = ("REDUCED metric sample sizes" if self.reduced_protocol
                     else "reference metric sample sizes")
         protocol += (", no DCI unless named in --metrics" if "dci" in self.exclude_metrics
@@ -80,8 +90,8 @@ class Preset:
                    "published numbers")
         name = self.name + (f" (overridden: {', '.join(overridden)})" if overridden else "")
         return (f"preset {name}: {steps:,} steps x batch {batch_size} "
-                f"({steps * batch_size:,} images), lr {lr:g}, {precision} precision; "
-                f"{protocol}; {verdict}")
+                f"({steps * batch_size:,} images), lr {lr:g}, {network}, {precision} "
+                f"precision; {annealed}; {protocol}; {verdict}")
 
 
 # Reduced protocol sizes of the cpu preset, chosen by measurement (docs/runner.md): the β-VAE
