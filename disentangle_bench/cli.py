@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--latent-dim", type=int, default=10, help="latent size (default 10)")
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
-                        help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
+                        help="encoder/decoder (default auto: the preset's network, mlp for cpu; "
+                             "presets without one: conv for 64x64 images, else mlp)")
     budget.add_argument("--precision", choices=["auto", "bf16", "fp32"],
                         help="training precision (default: the preset's; auto = bf16 on CUDA "
                              "and on CPUs with native bf16, else fp32)")
@@ -571,7 +572,7 @@ def _budget(specs: list[Any]) -> str:
     train = specs[0].train
     return get_preset(specs[0].preset).budget_line(
         steps=train["steps"], batch_size=train["batch_size"], lr=train["lr"],
-        precision=train["precision"])
+        precision=train["precision"], architecture=train["architecture"])
 
 
 def _finish(store: Any, summary: Any, *, report: bool) -> None:
