@@ -521,6 +521,16 @@ def _monotone(sign: int) -> Callable[..., TrendTest | tuple[str, str]]:
     return check
 
 
+def _less_than(claim: pd.Series, runs: pd.DataFrame, column: str,
+               other: str) -> TrendTest | tuple[str, str]:
+    """``greater_than`` with the claimed direction reversed (Welch's t over seeds)."""
+    result = _greater_than(claim, runs, column, other)
+    if isinstance(result, TrendTest) and result.supports is not None:
+        return TrendTest(result.p, not result.supports, result.n, result.enough,
+                         result.evidence)
+    return result
+
+
 def _greater_than(claim: pd.Series, runs: pd.DataFrame, column: str,
                   other: str) -> TrendTest | tuple[str, str]:
     mine = _with_params(_claim_model_runs(runs, claim["model"]),
@@ -711,6 +721,7 @@ TREND_CHECKS: dict[str, Callable[..., TrendTest | tuple[str, str]]] = {
     "increases_with": _monotone(+1),
     "decreases_with": _monotone(-1),
     "greater_than": _greater_than,
+    "less_than": _less_than,
     "greater_than_same": _greater_than_same,
     "peaks_inside": _peaks_inside,
     "seed_spread_comparable": _seed_spread_comparable,

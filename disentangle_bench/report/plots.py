@@ -479,15 +479,16 @@ def plot_training_curves(logs_by_group: dict[str, list[pd.DataFrame]], path: Pat
             merged = pd.concat(frames).groupby(step)[name].agg(["mean", "min", "max"])
             color = (colors or {}).get(label, None)
             ax.plot(merged.index, merged["mean"], color=color, linewidth=1.1,
-                    label=model_display(label))
+                    label=model_display(label), marker="o" if len(merged) <= 20 else None,
+                    markersize=2.5)
             if len(frames) > 1:
                 ax.fill_between(merged.index, merged["min"], merged["max"], color=color,
                                 alpha=0.15, linewidth=0)
         ax.set_xlabel("training step")
-        ax.set_ylabel(PRETTY.get(name, name))
+        ax.set_ylabel(pretty(name))
         if name == "reconstruction":
             ax.set_yscale("log")
-        ax.set_title(f"training {PRETTY.get(name, name)}")
+        ax.set_title(f"training {pretty(name)}")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside right center", frameon=False)

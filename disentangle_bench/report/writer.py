@@ -24,7 +24,7 @@ import pandas as pd
 from ..atomic import write_text_atomic
 from ..sweep.results import load_results
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
-from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
+from ..sweep.store import ARTIFACTS, EVAL_LOG, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
 from .latents import name_latents
@@ -97,9 +97,9 @@ def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | Non
         return None
 
 
-def _load_log(store: RunStore, run_id: str) -> pd.DataFrame | None:
+def _load_log(store: RunStore, run_id: str, name: str = TRAIN_LOG) -> pd.DataFrame | None:
     try:
-        return pd.read_csv(store.run_dir(run_id) / TRAIN_LOG)
+        return pd.read_csv(store.run_dir(run_id) / name)
     except (OSError, ValueError, pd.errors.EmptyDataError):
         return None
 
@@ -143,6 +143,20 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
         path = plots.plot_kl_per_dim(kl_by_group, plot_dir / "kl_per_dim.png", colors=colors,
                                      active_threshold=ACTIVE_UNIT_THRESHOLD)
         figures.append(("KL per latent dimension (sorted)", path))
+
+    along = {label: [log for r in done[done["label"] == label]["run_id"]
+                     if (log := _load_log(store, r, EVAL_LOG)) is not None]
+             for label in first_run}
+    along = {k: v for k, v in along.items() if v}
+    if along:
+        series = [c for c in ("mig.discrete_mig", "factor_vae.eval_accuracy", "kl",
+                              "reconstruction") if any(c in log for v in along.values()
+                                                       for log in v)]
+        path = plots.plot_training_curves(along, plot_dir / "metrics_along_training.png",
+                                          colors=colors, series=series)
+        figures.append(("Scores along training (--eval-every; cheap subset: MIG on 1,000 "
+                        "points, FactorVAE score on 300/150 votes, KL and reconstruction on "
+                        "500 images; mean over seeds, min–max band)", path))
 
     logs = {label: [log for r in done[done["label"] == label]["run_id"]
                     if (log := _load_log(store, r)) is not None] for label in first_run}
