@@ -426,6 +426,29 @@ def plot_matrices(records: dict[str, dict], title: str, path: Path | str) -> Pat
     return _save(fig, path)
 
 
+def plot_rank_correlations(matrix: pd.DataFrame, path: Path | str) -> Path:
+    """Heatmap of a (scores × scores) Spearman matrix (report.locatello.rank_correlations),
+    each cell annotated; blank where a pair has too few runs."""
+    _style()
+    n = len(matrix)
+    fig, ax = plt.subplots(figsize=(0.42 * n + 2.2, 0.36 * n + 1.4), constrained_layout=True)
+    image = ax.imshow(matrix.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1,
+                      interpolation="nearest")
+    labels = [pretty(c) for c in matrix.columns]
+    ax.set_xticks(range(n))
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=6)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(labels, fontsize=6)
+    ax.grid(False)
+    for (i, j), value in np.ndenumerate(matrix.to_numpy(float)):
+        if math.isfinite(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=5,
+                    color="w" if abs(value) > 0.6 else "k")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="Spearman ρ over runs")
+    ax.set_title("rank correlation between scores (every run a point)")
+    return _save(fig, path)
+
+
 def _tick(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
