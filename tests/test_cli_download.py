@@ -40,7 +40,7 @@ def test_download_with_wrong_checksum_keeps_nothing(fake_remote, tmp_path, capsy
     assert main(["download", "dsprites", "--dir", str(tmp_path / "data")]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "checksum" in err and len(err.strip().splitlines()) == 1
-    assert list((tmp_path / "data").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folder made for it
 
 
 def test_download_unreachable_is_one_line(tmp_path, monkeypatch, capsys):
@@ -69,3 +69,22 @@ def test_every_new_dataset_with_a_stable_location_is_downloadable():
         files.REMOTE_FILES)
     assert files.REMOTE_FILES["mpi3d-toy"].url.endswith("Final_Dataset/mpi3d_toy.npz")
     assert files.REMOTE_FILES["mpi3d-toy"].digest is None  # none published: none invented
+
+
+def test_failed_download_names_the_dir_and_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    remote = files.RemoteFile("x.npz", (tmp_path / "absent").as_uri(), "md5", "0" * 32, "h")
+    monkeypatch.setitem(files.REMOTE_FILES, "dsprites", remote)
+    target = tmp_path / "new" / "data"
+    assert main(["download", "dsprites", "--dir", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert f"fetch the file by hand into {target}/" in err and "datasets/" not in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_download_keeps_a_folder_that_existed(fake_remote, tmp_path, capsys):
+    _, set_digest = fake_remote
+    set_digest("0" * 32)
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    assert main(["download", "dsprites", "--dir", str(existing / "sub")]) == EXIT_USAGE
+    assert existing.is_dir() and list(existing.iterdir()) == []

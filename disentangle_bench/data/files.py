@@ -236,11 +236,15 @@ def file_provenance(path: str | Path, name: str | None = None) -> dict:
 def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
                    expected: str | None) -> Path:
     """Stream ``url`` to ``dest`` atomically, keeping it only if its checksum matches (with no
-    published checksum, ``algorithm=None``, the file is kept and its SHA-256 printed)."""
+    published checksum, ``algorithm=None``, the file is kept and its SHA-256 printed). On any
+    failure nothing is left behind: neither a partial file nor the folders made for it."""
     dest = Path(dest)
+    created = [d for d in (dest.parent, *dest.parent.parents) if not d.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    partial = None
     try:
+        handle, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
+                                           suffix=".part")
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url) as response:
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
@@ -250,9 +254,15 @@ def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
             print(f"no checksum is published for {dest.name}; its SHA-256 is "
                   f"{file_digest(partial, 'sha256')} (runs record it)")
         os.replace(partial, dest)
-    finally:
-        if os.path.exists(partial):
+    except BaseException:
+        if partial is not None and os.path.exists(partial):
             os.remove(partial)
+        for folder in created:  # deepest first; stop at one that is not empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     return dest
 
 
