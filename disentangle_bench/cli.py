@@ -367,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="override a metric protocol parameter, e.g. mig.num_train=2000")
     metrics.add_argument("--eval-seed", type=int, default=0,
                          help="seed of every metric's sampling (default 0)")
+    metrics.add_argument("--eval-every", type=int, default=0, metavar="K",
+                         help="also score every K-th training step on a cheap subset (MIG, "
+                              "FactorVAE score, KL, reconstruction; eval_log.csv per run, "
+                              "plotted against the step in the report); default 0: never")
 
     run = parser.add_argument_group("execution and output")
     run.add_argument("--executor", default="local", choices=list_executors(),
@@ -408,6 +412,9 @@ def build_request(args: argparse.Namespace) -> Any:
 
     _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds",
                      "checkpoint_every"))
+    if args.eval_every < 0:
+        raise UsageError(f"--eval-every must be 0 (never) or a positive number of steps, got "
+                         f"{args.eval_every}")
     if args.seeds is not None and min(args.seeds) < 0:
         raise UsageError(f"--seeds must be non-negative, got {min(args.seeds)}")
     flagged = {dest: getattr(args, dest) for dest in HPARAM_FLAGS if getattr(args, dest)}
@@ -455,6 +462,7 @@ def build_request(args: argparse.Namespace) -> Any:
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
         metrics=args.metrics, protocol=protocol, eval_seed=args.eval_seed,
+        eval_every=args.eval_every,
     )
 
 

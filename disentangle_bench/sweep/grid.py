@@ -61,6 +61,7 @@ class SweepRequest:
     metrics: list[str] | None = None
     protocol: dict[str, dict[str, Any]] = field(default_factory=dict)
     eval_seed: int = 0
+    eval_every: int = 0
 
 
 def parse_value(text: str) -> Any:
@@ -229,7 +230,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
         )
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
                        eval_seed=request.eval_seed, preset=preset.name, artifacts=artifacts,
-                       plugins=plugin_record())
+                       plugins=plugin_record(), eval_every=request.eval_every)
         specs.setdefault(spec.run_id, spec)
     return list(specs.values())
 

@@ -16,6 +16,8 @@ Columns (documented in docs/runner.md):
   metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
   disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
   active dimension; see :data:`DLIB_DEGENERATE`);
+* with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
+  ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from eval_log.csv);
 * timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
 """
 
@@ -28,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from .spec import model_label
-from .store import RunStatus, RunStore
+from .store import EVAL_LOG, RunStatus, RunStore
 
 IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "model", "dataset", "seed"]
 SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
@@ -88,6 +90,7 @@ def _row(store: RunStore, run_id: str) -> dict[str, Any] | None:
         row.update(record.get("summary", {}))
         row.update(flatten_scores(record.get("metrics", {})))
         row.update(undefined_scores(record.get("metrics", {})))
+        row.update(along_training_columns(store.run_dir(run_id) / EVAL_LOG))
         for key in ("train_seconds", "metrics_seconds", "seconds"):
             row[key] = record.get(key)
     elif status is RunStatus.FAILED:
@@ -140,6 +143,31 @@ def undefined_scores(metrics: dict[str, Any]) -> dict[str, Any]:
             degenerate = undefined and fragment in str(reason or "")
             out[f"{name}.dlib_{score}"] = value if degenerate else (
                 math.nan if undefined else float(ours))
+    return out
+
+
+#: Scores of eval_log.csv (``--eval-every``) summarised per run; higher is better for each.
+ALONG_TRAINING_SCORES = ("factor_vae.eval_accuracy", "mig.discrete_mig")
+
+
+def along_training_columns(path: Path) -> dict[str, float]:
+    """``<score>_drop_over_training`` for each of :data:`ALONG_TRAINING_SCORES` in a run's
+    eval_log.csv: the best checkpoint's score minus the last one's (0 = never worse than at
+    its best; large = training longer lost what it had). NaN with fewer than 2 checkpoints;
+    nothing when the run has no eval_log.csv."""
+    try:
+        log = pd.read_csv(path).sort_values("step")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return {}
+    out = {}
+    for score in ALONG_TRAINING_SCORES:
+        values = pd.to_numeric(log.get(score), errors="coerce") if score in log else None
+        if values is None:
+            continue
+        finite = values.dropna()
+        enough = len(finite) >= 2 and math.isfinite(values.iloc[-1])
+        out[f"{score}_drop_over_training"] = (float(finite.max() - values.iloc[-1]) if enough
+                                              else math.nan)
     return out
 
 
