@@ -86,7 +86,9 @@ def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
     metrics_seconds = time.perf_counter() - start
     write_npz_atomic(run_dir / ARTIFACTS, **arrays)
     environment = scores.pop("_environment", {})
+    dataset = scores.pop("_dataset", {})
     return {
+        "dataset": dataset,
         "metrics": scores,
         "summary": headline_numbers(scores, arrays),
         "final_training": trained.log[-1] if trained.log else {},
@@ -98,7 +100,8 @@ def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
 def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
                 n_jobs: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Score a trained model exactly as a run does: ``(metrics.evaluate results, artifacts)``
-    for ``spec``'s dataset, metrics and resolved protocols at ``eval_seed``. The regression
+    for ``spec``'s dataset, metrics and resolved protocols at ``eval_seed``; the results' entry
+    ``"_dataset"`` is the dataset's ``provenance()`` (file, SHA-256, release). The regression
     check rescores stored models through this same function."""
     from ..data import get_dataset
     from ..metrics import evaluate
@@ -110,6 +113,8 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
                       overrides=spec.protocol, posterior=posterior,
                       reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs)
     arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
+    scores["_dataset"] = {"name": dataset.name, "factor_sizes": list(dataset.factor_sizes),
+                          **dataset.provenance()}
     return scores, arrays
 
 
@@ -144,7 +149,14 @@ def _one_line(error: BaseException) -> str:
 
 
 def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False) -> dict:
-    """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out."""
+    """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out.
+    In a fresh worker process it first loads the plugins the spec names; after a stop request
+    (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
+    from ..plugins import ensure_plugins
+    from ..training.interrupt import check_not_stopped
+
+    check_not_stopped()
+    ensure_plugins(spec_record.get("plugins"))
     outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress)
     return {"run_id": outcome.run_id, "status": outcome.status.value, "action": outcome.action,
             "seconds": outcome.seconds, "error": outcome.error}
