@@ -6,7 +6,11 @@ import property_suite as ps
 import pytest
 from sklearn import ensemble, linear_model, model_selection
 
-from disentangle_bench.metrics.downstream import downstream_task
+from disentangle_bench.metrics.downstream import downstream_task as _downstream_task
+
+
+def downstream_task(*args, **kwargs):
+    return _downstream_task(*args, **{"n_jobs": 1, **kwargs})
 
 
 def grid(*sizes, repeat=1):
@@ -79,6 +83,8 @@ def test_oracle_disentanglement_lib_predictors():
                           lambda: ensemble.GradientBoostingClassifier(random_state=0))
     ours = downstream_task(ftr, ctr, fte, cte, sizes=(60,), predictor="gbt")
     assert ours["test_accuracy_60"] == pytest.approx(gbt[60], abs=1e-12)
+    # fits in two processes give the same numbers
+    assert downstream_task(ftr, ctr, fte, cte, sizes=(60,), predictor="gbt", n_jobs=2) == ours
 
 
 def test_too_small_training_sample_is_nan_with_reason():

@@ -4,6 +4,7 @@ disentanglement_lib's ``evaluation/metrics/downstream_task.py`` (Locatello et al
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 
@@ -70,6 +71,12 @@ def fit_predictor(name: str, x: np.ndarray, y: np.ndarray, seed: int):
     return model
 
 
+def _accuracies(predictor, x_train, y_train, x_test, y_test, seed) -> tuple[float, float]:
+    model = fit_predictor(predictor, x_train, y_train, seed)
+    return (float(np.mean(model.predict(x_train) == y_train)),
+            float(np.mean(model.predict(x_test) == y_test)))
+
+
 def downstream_task(
     factors_train: np.ndarray,
     codes_train: np.ndarray,
@@ -79,6 +86,7 @@ def downstream_task(
     sizes: Sequence[int] = STUDY_SIZES,
     predictor: str = "logistic_regression_cv",
     seed: int = 0,
+    n_jobs: int | None = None,
 ) -> dict:
     """Test accuracy of predicting each factor from all codes, per number of training labels.
 
@@ -93,7 +101,8 @@ def downstream_task(
     Deviation, named: dlib draws a fresh training and test sample for every size; here the
     training sets are nested prefixes of one i.i.d. draw of ``max(sizes)`` points and the test
     sample is shared (each is still an i.i.d. sample of its size; sizes are merely correlated).
-    A training prefix holding a single class of a factor predicts that class.
+    A training prefix holding a single class of a factor predicts that class. The (size, factor)
+    fits run in ``n_jobs`` processes (default all cores); the result does not depend on it.
 
     Returns ``test_accuracy_<n>``, ``train_accuracy_<n>``, ``min_test_accuracy_<n>`` (worst
     factor) per size and ``mean_test_accuracy`` (dlib's keys are ``<n>:mean_test_accuracy``
@@ -117,13 +126,18 @@ def downstream_task(
         return nan_scores(keys, "no varying factor left to score")
     if constant_codes(codes_train).all():
         return nan_scores(keys, "all code dimensions are constant on the training sample")
+    from joblib import Parallel, delayed
+
+    jobs = [(n, k) for n in sizes for k in scored]
+    n_jobs = min(n_jobs or os.cpu_count() or 1, len(jobs))
+    calls = (delayed(_accuracies)(predictor, codes_train[:n], factors_train[:n, k], codes_test,
+                                  factors_test[:, k], seed) for n, k in jobs)
+    fits = Parallel(n_jobs=n_jobs)(calls) if n_jobs > 1 else [c[0](*c[1]) for c in calls]
+    by_job = dict(zip(jobs, fits))
     scores: dict = {}
     for n in sizes:
-        x, test_acc, train_acc = codes_train[:n], [], []
-        for k in scored:
-            model = fit_predictor(predictor, x, factors_train[:n, k], seed)
-            train_acc.append(np.mean(model.predict(x) == factors_train[:n, k]))
-            test_acc.append(np.mean(model.predict(codes_test) == factors_test[:, k]))
+        train_acc = [by_job[n, k][0] for k in scored]
+        test_acc = [by_job[n, k][1] for k in scored]
         scores[f"test_accuracy_{n}"] = float(np.mean(test_acc))
         scores[f"train_accuracy_{n}"] = float(np.mean(train_acc))
         scores[f"min_test_accuracy_{n}"] = float(np.min(test_acc))
