@@ -362,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = parser.add_argument_group("metrics")
     metrics.add_argument("--metrics", nargs="+", metavar="NAME",
-                         help="metrics to compute (default: all, with the preset's DCI variant)")
+                         help="metrics to compute: names, or 'all' for every registered metric "
+                              "(default: the preset's set, e.g. cpu leaves out fairness)")
     metrics.add_argument("--protocol", nargs="+", default=[], metavar="METRIC.PARAM=VALUE",
                          help="override a metric protocol parameter, e.g. mig.num_train=2000")
     metrics.add_argument("--eval-seed", type=int, default=0,

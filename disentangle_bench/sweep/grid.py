@@ -150,11 +150,14 @@ def _alias(model: str, hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def resolve_metrics(requested: list[str] | None, preset: Preset) -> list[str]:
-    """Requested metric names (checked), or every registered metric the preset keeps."""
+    """Requested metric names (checked), every registered metric for ``["all"]``, or (nothing
+    requested) every registered metric the preset keeps."""
     from ..metrics import check_metric_names, list_metrics
 
     if requested is None:
         return [name for name in list_metrics() if name not in preset.exclude_metrics]
+    if list(requested) == ["all"]:  # every registered metric, the preset's exclusions too
+        return list_metrics()
     check_metric_names(list(requested))
     return list(dict.fromkeys(requested))
 
