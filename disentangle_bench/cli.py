@@ -51,25 +51,31 @@ def _datasets_command(argv: list[str]) -> int:
 
 def _preview_command(argv: list[str]) -> int:
     from .data import get_dataset
-    from .data.preview import save_factor_sweep_grid
+    from .data.preview import image_format, save_factor_sweep_grid
 
     parser = _Parser(
         prog="run_benchmark.py preview",
-        description="Write a PNG grid: one row per factor, swept across its values.",
+        description="Write an image grid: one row per factor, swept across its values.",
     )
-    parser.add_argument("--dataset", default=DEFAULT_DATASET)
-    parser.add_argument("--out", default=None, help="PNG path (default results/preview-NAME.png)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help=f"dataset to show (default {DEFAULT_DATASET}; list them with "
+                             "`run_benchmark.py datasets`)")
+    parser.add_argument("--out", default=None,
+                        help="image path; its suffix sets the format: .png (default "
+                             "results/preview-NAME.png), .jpg, .svg, .pdf")
     parser.add_argument("--seed", type=int, default=0, help="picks the base factors")
     args = parser.parse_args(argv)
-    dataset = get_dataset(args.dataset)
     out = args.out or f"results/preview-{args.dataset}.png"
+    image_format(out)
+    _writable(Path(out).parent, "--out's folder")
+    dataset = get_dataset(args.dataset)
     path = save_factor_sweep_grid(dataset, out, seed=args.seed)
     print(f"wrote {path}")
     return 0
 
 
 def _download_command(argv: list[str]) -> int:
-    from .data.files import REMOTE_FILES, download
+    from .data.files import REMOTE_FILES, REPO_DATASETS, download
 
     parser = _Parser(
         prog="run_benchmark.py download",
@@ -82,10 +88,14 @@ def _download_command(argv: list[str]) -> int:
     try:
         path = download(args.name, args.dir)
     except OSError as error:  # no network, refused, disk full: nothing partial is left behind
+        folder = Path(args.dir) if args.dir else REPO_DATASETS
         print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
-              f"check the network, or fetch the file by hand into datasets/", file=sys.stderr)
+              f"check the network, or fetch the file by hand into {folder}/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    print(f"{args.name}: {path} (checksum verified)")
+    remote = REMOTE_FILES[args.name]
+    print(f"{args.name}: {path} ("
+          + ("checksum verified)" if remote.algorithm else "no checksum is published; every run "
+             "records the file's SHA-256)"))
     return 0
 
 
@@ -329,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--dataset", default=DEFAULT_DATASET,
                         help=f"ground-truth dataset (default {DEFAULT_DATASET}; list them with "
                              "`run_benchmark.py datasets`)")
+    budget.add_argument("--dataset-option", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="a constructor option of the dataset, e.g. source=file to build "
+                             "color-dsprites / noisy-dsprites on the real dSprites file "
+                             "(default source=procedural); part of the run id")
     budget.add_argument("--steps", type=int, help="training steps per run")
     budget.add_argument("--batch-size", type=int, help="training batch size")
     budget.add_argument("--lr", type=float, help="Adam learning rate")
@@ -336,8 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
                         help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
-    budget.add_argument("--precision", choices=["bf16", "fp32"],
-                        help="training precision (default: the preset's)")
+    budget.add_argument("--precision", choices=["auto", "bf16", "fp32"],
+                        help="training precision (default: the preset's; auto = bf16 on CUDA "
+                             "and on CPUs with native bf16, else fp32)")
     budget.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                         help="training device (default auto: CUDA when present)")
     budget.add_argument("--checkpoint-every", type=int, metavar="STEPS",
@@ -387,7 +402,7 @@ def _positive(args: argparse.Namespace, names: tuple[str, ...]) -> None:
 def build_request(args: argparse.Namespace) -> Any:
     """Turn parsed arguments into a ``SweepRequest``; raises ``UsageError`` for bad ones."""
     from .models import list_models, model_defaults
-    from .sweep.grid import SweepRequest, parse_assignment
+    from .sweep.grid import SweepRequest, parse_assignment, parse_value
     from .sweep.presets import get_preset
 
     _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds",
@@ -424,10 +439,17 @@ def build_request(args: argparse.Namespace) -> Any:
         if len(values) != 1:
             raise UsageError(f"--protocol takes one value per parameter, got {text!r}")
         protocol.setdefault(metric, {})[param] = values[0]
+    dataset_kwargs: dict[str, Any] = {}
+    for text in args.dataset_option:
+        key, _, value = text.partition("=")
+        if not key or not value or key in dataset_kwargs:
+            raise UsageError(f"--dataset-option expects distinct KEY=VALUE, got {text!r}")
+        dataset_kwargs[key] = parse_value(value)
     seeds = list(range(args.num_seeds)) if args.num_seeds else (args.seeds or [0])
     return SweepRequest(
         models=models, preset=get_preset(args.preset), grids=grids,
-        seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, steps=args.steps,
+        seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, dataset_kwargs=dataset_kwargs,
+        steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, latent_dim=args.latent_dim,
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
@@ -477,7 +499,8 @@ def _one_line(error: BaseException) -> str:
 def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
     print(_budget(specs))
     train = specs[0].train
-    print(f"dataset {train['dataset']}, architecture {train['architecture']}, "
+    options = "".join(f" {k}={v}" for k, v in sorted(train.get("dataset_kwargs", {}).items()))
+    print(f"dataset {train['dataset']}{options}, architecture {train['architecture']}, "
           f"latent {train['latent_dim']}, {train['precision']}, "
           f"metrics: {', '.join(specs[0].metrics)}")
     print(f"{len(specs)} run{'s' if len(specs) != 1 else ''} -> {out} ({executor.describe()})")
@@ -500,6 +523,7 @@ def _run(argv: list[str]) -> int:
     out = args.out or f"results/{args.dataset}-{args.preset}"
     _writable(out, "--out" if args.out else "the default --out")
     _print_plan(specs, out, executor)
+    _warn_paper_on_cpu(specs, executor)
     if args.dry_run:
         for spec in specs:
             print(f"  {spec.label()}  {spec.run_id}")
@@ -513,6 +537,31 @@ def _run(argv: list[str]) -> int:
     store.write_sweep({**manifest, "finished": _now(), "summary": summary.to_dict()})
     _finish(store, summary, report=not args.no_report)
     return EXIT_OK if summary.ok else EXIT_FAILED_RUNS
+
+
+def _warn_paper_on_cpu(specs: list[Any], executor: Any) -> None:
+    """``--preset paper`` on a CPU: say so, with the time per run measured here, first."""
+    from .training import TrainConfig, resolve_device, time_training_steps
+
+    train = specs[0].train
+    if specs[0].preset != "paper" or resolve_device(train["device"]).type != "cpu":
+        return
+    seconds = time_training_steps(TrainConfig.from_dict(train)) * train["steps"]
+    runs = len(specs) / max(1, getattr(executor, "jobs", 1))
+    print(f"device: cpu (no CUDA GPU found). Training {specs[0].label()} measured here: about "
+          f"{_duration(seconds)} per run, {_duration(seconds * runs)} for the sweep (metrics "
+          "extra); a GPU (--device cuda) takes a fraction of that, --preset cpu is the CPU "
+          "budget", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _budget(specs: list[Any]) -> str:
@@ -535,6 +584,19 @@ def _finish(store: Any, summary: Any, *, report: bool) -> None:
     print(f"tables: {paths.summary_csv}, {paths.summary_md}")
     if report:
         print(f"report: {paths.html} (and {paths.markdown.name})")
+
+
+def _check_command_word(argv: list[str]) -> None:
+    """A first word that is no option and no subcommand is a mistyped subcommand (the runner
+    takes no positional arguments): name the closest one."""
+    import difflib
+
+    if not argv or argv[0].startswith("-"):
+        return
+    close = difflib.get_close_matches(argv[0], list(SUBCOMMANDS), n=1, cutoff=0.6)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    raise UsageError(f"unknown command {argv[0]!r}; {hint}commands: {', '.join(SUBCOMMANDS)}, "
+                     "or options only to run a sweep")
 
 
 def _now() -> str:
@@ -579,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
                 return SUBCOMMANDS[argv[0]](argv[1:])
             except (KeyError, ValueError, RuntimeError) as error:
                 raise UsageError(_one_line(error)) from error
+        _check_command_word(argv)
         return _run(argv)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

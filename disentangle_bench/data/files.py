@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_text_atomic
+from ..atomic import write_atomic, write_text_atomic
 from . import dsprites_spec
 from .base import DatasetError
 
@@ -46,6 +46,10 @@ REMOTE_FILES: dict[str, RemoteFile] = {
         "3dshapes.h5", "https://storage.googleapis.com/3d-shapes/3dshapes.h5", "sha256",
         "0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785",
         "https://github.com/deepmind/3d-shapes",
+    ),
+    "scream-dsprites": RemoteFile(  # the painting; no checksum published
+        "scream.jpg", "https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg",
+        None, None, "https://commons.wikimedia.org/wiki/File:The_Scream.jpg",
     ),
     # MPI3D: the authors publish no checksum; runs record the SHA-256 of the file used
     **{f"mpi3d-{variant}": RemoteFile(
@@ -232,11 +236,15 @@ def file_provenance(path: str | Path, name: str | None = None) -> dict:
 def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
                    expected: str | None) -> Path:
     """Stream ``url`` to ``dest`` atomically, keeping it only if its checksum matches (with no
-    published checksum, ``algorithm=None``, the file is kept and its SHA-256 printed)."""
+    published checksum, ``algorithm=None``, the file is kept and its SHA-256 printed). On any
+    failure nothing is left behind: neither a partial file nor the folders made for it."""
     dest = Path(dest)
+    created = [d for d in (dest.parent, *dest.parent.parents) if not d.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    partial = None
     try:
+        handle, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
+                                           suffix=".part")
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url) as response:
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
@@ -246,9 +254,15 @@ def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
             print(f"no checksum is published for {dest.name}; its SHA-256 is "
                   f"{file_digest(partial, 'sha256')} (runs record it)")
         os.replace(partial, dest)
-    finally:
-        if os.path.exists(partial):
+    except BaseException:
+        if partial is not None and os.path.exists(partial):
             os.remove(partial)
+        for folder in created:  # deepest first; stop at one that is not empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     return dest
 
 
@@ -289,3 +303,29 @@ class FileDataset:
     def quick_check(cls, path: Path) -> str | None:
         """``None`` if ``path`` looks like the data (first bytes only), else what is wrong."""
         return signature_problem(path, cls.file_kind) if cls.file_kind else None
+
+
+def cached_derived_array(inputs: list[Path], tag: str, build, shape: tuple[int, ...]
+                         ) -> np.ndarray:
+    """``build()`` (a uint8 array of ``shape`` derived from the files ``inputs``, e.g. resized
+    images), cached as ``.<tag>.<key>.npy`` in the first input's folder, ``key`` hashing the
+    inputs' names, sizes and modification times: rebuilt when any input changes, and when the
+    cache is unreadable or of the wrong shape. An unwritable folder only means no cache."""
+    identity = "".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}\n" for p in inputs)
+    key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    folder = inputs[0].parent
+    target = folder / f".{tag}.{key}.npy"
+    try:
+        cached = np.load(target, allow_pickle=False)
+        if cached.shape == tuple(shape) and cached.dtype == np.uint8:
+            return cached
+    except (OSError, ValueError, EOFError):
+        pass
+    array = build()
+    for stale in folder.glob(f".{tag}.*.npy"):
+        stale.unlink(missing_ok=True)
+    try:
+        write_atomic(target, lambda handle: np.save(handle, array))
+    except OSError:
+        pass
+    return array

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..atomic import write_atomic
 from .base import GroundTruthDataset
 from .registry import dataset_class, list_datasets
 
@@ -72,7 +71,8 @@ def _value_label(dataset: GroundTruthDataset, factor: int, cls: int) -> str:
 def save_factor_sweep_grid(
     dataset: GroundTruthDataset, path: str | Path, seed: int = 0
 ) -> Path:
-    """Write a PNG with one row per varying factor, that factor swept across its values (at most
+    """Write an image (format from ``path``'s suffix, see :func:`image_format`) with one row per
+    varying factor, that factor swept across its values (at most
     12 evenly spaced columns) and the other factors fixed at a base point drawn with ``seed``.
 
     Rows are labelled with factor names, columns with the factor's values. Written atomically.
@@ -117,14 +117,20 @@ def _show(ax, image: np.ndarray) -> None:
         ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1), interpolation="nearest")
 
 
+#: Image formats a preview can be written in, by file suffix.
+IMAGE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg", ".pdf": "pdf"}
+
+
+def image_format(path: str | Path) -> str:
+    """The format for ``path``'s suffix; ``ValueError`` (one line) for any other suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        raise ValueError(f"cannot write a preview as {str(path)!r}: use a file name ending in "
+                         f"{', '.join(IMAGE_FORMATS)}")
+    return IMAGE_FORMATS[suffix]
+
+
 def _save_atomically(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(partial, format="png")
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-    return path
+    """Write in the format of ``path``'s suffix, atomically, mode 0644 like every output."""
+    fmt = image_format(path)
+    return write_atomic(path, lambda file: figure.savefig(file, format=fmt))

@@ -16,6 +16,7 @@ import numpy as np
 from .beta_vae import beta_vae_score
 from .dci import dci, dci_fast
 from .factor_vae import factor_vae_score
+from .matrices import MATRICES_KEY, name_factors
 from .mig import mig
 from .modularity import modularity_explicitness
 from .sap import sap
@@ -97,7 +98,7 @@ def _mig(inputs: MetricInputs, p: dict) -> dict:
     train = inputs.samples("train", p["num_train"], p[SEED_KEY])
     return mig(train["factors"], train["codes"], num_bins=p["num_bins"],
                exclude_factors=tuple(p["exclude_factors"]),
-               factor_names=inputs.dataset.factor_names)
+               factor_names=inputs.dataset.factor_names, return_matrices=True)
 
 
 def _train_test(inputs: MetricInputs, p: dict) -> tuple:
@@ -108,11 +109,13 @@ def _train_test(inputs: MetricInputs, p: dict) -> tuple:
 
 def _dci(inputs: MetricInputs, p: dict) -> dict:
     estimator = dci if p["estimator"] == "exact" else dci_fast
-    return estimator(*_train_test(inputs, p), seed=p[SEED_KEY], n_jobs=inputs.n_jobs)
+    return estimator(*_train_test(inputs, p), seed=p[SEED_KEY], n_jobs=inputs.n_jobs,
+                     return_matrices=True)
 
 
 def _sap(inputs: MetricInputs, p: dict) -> dict:
-    return sap(*_train_test(inputs, p), seed=p[SEED_KEY], n_jobs=inputs.n_jobs)
+    return sap(*_train_test(inputs, p), seed=p[SEED_KEY], n_jobs=inputs.n_jobs,
+               return_matrices=True)
 
 
 def _modularity_explicitness(inputs: MetricInputs, p: dict) -> dict:
@@ -334,6 +337,9 @@ def evaluate(
         plus ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing
         and encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
         metric's ``seconds``). ``version`` is the metric's code version (its entry's).
+        MIG, DCI and SAP results also carry ``"matrices"``: the (codes × factors) matrix behind
+        the score (``mutual_information``, ``dci_importance``, ``sap_scores``; records of
+        :func:`~.matrices.matrix_record` with ``factor_names``).
     """
     names = check_metric_names(list_metrics() if metrics is None else metrics)
     _check_preset(preset)
@@ -356,12 +362,15 @@ def evaluate(
         started = time.perf_counter()
         scores = spec.compute(inputs, dict(protocol))
         seconds = time.perf_counter() - started - (draws.seconds - spent_sampling)
+        matrices = scores.pop(MATRICES_KEY, None) if isinstance(scores, dict) else None
         results[name] = {
             "scores": scores,
             "protocol": {"metric": name, "preset": preset, "dataset": dataset.name, **protocol},
             "seconds": seconds,
             "version": spec.version,
         }
+        if matrices:
+            results[name][MATRICES_KEY] = name_factors(matrices, dataset.factor_names)
         if progress:
             print(f"[metrics] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     results["_environment"] = environment()

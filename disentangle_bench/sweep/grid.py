@@ -46,6 +46,7 @@ class SweepRequest:
     grids: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=lambda: [0])
     dataset: str = "dsprites-procedural"
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
     steps: int | None = None
     batch_size: int | None = None
     lr: float | None = None
@@ -198,8 +199,9 @@ def expand(request: SweepRequest) -> list[RunSpec]:
                              f"(--models {' '.join(request.models)}); add it to --models")
     runs = [run for model in request.models
             for run in model_runs(model, request.grids.get(model, {}))]
-    architecture = resolve_architecture(request.architecture,
-                                        get_dataset(request.dataset).observation_shape)
+    check_dataset_options(request.dataset, request.dataset_kwargs)
+    dataset = get_dataset(request.dataset, **request.dataset_kwargs)
+    architecture = resolve_architecture(request.architecture, dataset.observation_shape)
     metrics = resolve_metrics(request.metrics, preset)
     protocol = resolve_protocol(metrics, preset, request.protocol)
     artifacts = {**DEFAULT_ARTIFACTS, **preset.artifacts}
@@ -210,6 +212,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     for (model, hparams), seed in itertools.product(runs, request.seeds):
         config = TrainConfig(
             model=model, hparams=hparams, dataset=request.dataset,
+            dataset_kwargs=dict(request.dataset_kwargs),
             steps=_pick(request.steps, preset.steps),
             batch_size=_pick(request.batch_size, preset.batch_size),
             lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=request.latent_dim,
@@ -223,6 +226,24 @@ def expand(request: SweepRequest) -> list[RunSpec]:
                        plugins=plugin_record())
         specs.setdefault(spec.run_id, spec)
     return list(specs.values())
+
+
+def check_dataset_options(name: str, options: dict[str, Any]) -> None:
+    """``ValueError`` (one line) for a ``--dataset-option`` the dataset's constructor does not
+    take; the values themselves are checked by constructing the dataset while planning."""
+    import inspect
+
+    from ..data.registry import dataset_class
+
+    if not options:
+        return
+    parameters = inspect.signature(dataset_class(name)).parameters
+    accepted = [p for p, spec in parameters.items()
+                if spec.kind in (spec.POSITIONAL_OR_KEYWORD, spec.KEYWORD_ONLY)]
+    for key in options:
+        if key not in accepted:
+            raise ValueError(f"--dataset-option: dataset {name!r} has no option {key!r}; its "
+                             f"options: {', '.join(accepted) or 'none'}")
 
 
 def _pick(value: Any, fallback: Any) -> Any:

@@ -104,7 +104,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "cpu": Preset(
         name="cpu",
-        summary="default: --betas 1 2 4 8 in about 10 minutes on 2 CPU cores; reduced budget "
+        summary="--betas 1 2 4 8 in about 10 minutes on 2 CPU cores; reduced budget "
                 "and metric sizes, fast DCI; shows the beta trade-off, not the paper's numbers",
         steps=1_500, batch_size=32, lr=1e-3, precision="auto",
         checkpoint_every=500, log_every=50,

@@ -12,8 +12,10 @@ Columns (documented in docs/runner.md):
   ``unsupervised`` metric when it ran, else from the run's artifact sample
   (``summary_source`` says which);
 * every metric score as ``<metric>.<score>`` (e.g. ``mig.discrete_mig``,
-  ``dci.disentanglement``), exactly the names the metric returns (non-numeric entries such as
-  a ``reason`` are left out);
+  ``dci.disentanglement``), exactly the names the metric returns; ``<metric>.reason`` says why a
+  metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
+  disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
+  active dimension; see :data:`DLIB_DEGENERATE`);
 * timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
 """
 
@@ -85,6 +87,7 @@ def _row(store: RunStore, run_id: str) -> dict[str, Any] | None:
         record = store.read_metrics(run_id) or {}
         row.update(record.get("summary", {}))
         row.update(flatten_scores(record.get("metrics", {})))
+        row.update(undefined_scores(record.get("metrics", {})))
         for key in ("train_seconds", "metrics_seconds", "seconds"):
             row[key] = record.get(key)
     elif status is RunStatus.FAILED:
@@ -106,6 +109,38 @@ def flatten_scores(metrics: dict[str, Any]) -> dict[str, float]:
                 continue
             flat[f"{name}.{key}"] = math.nan if value is None else float(value)
     return flat
+
+
+#: disentanglement_lib's value where a score is undefined here: ``(metric, score, reason
+#: fragment) -> value``. Only cases where dlib returns a number are listed: its FactorVAE score
+#: returns 0 accuracies when no dimension is active. (Its β-VAE score on constant features fits
+#: the classifier anyway and reports the majority-class share, which the stored row cannot
+#: reproduce, so no dlib column is made for it.)
+DLIB_DEGENERATE = {("factor_vae", "train_accuracy", "no active dimension"): 0.0,
+                   ("factor_vae", "eval_accuracy", "no active dimension"): 0.0}
+
+
+def undefined_scores(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``<metric>.reason`` (why a score is NaN, one line) for each metric that gave one, and the
+    disentanglement_lib-compatible columns ``<metric>.dlib_<score>``: the score itself, or
+    dlib's number for its degenerate cases (:data:`DLIB_DEGENERATE`)."""
+    out: dict[str, Any] = {}
+    for name, result in metrics.items():
+        if name.startswith("_") or not isinstance(result, dict):
+            continue
+        scores = result.get("scores", result)
+        reason = scores.get("reason")
+        if isinstance(reason, str) and reason:
+            out[f"{name}.reason"] = reason
+        for (metric, score, fragment), value in DLIB_DEGENERATE.items():
+            if metric != name or score not in scores:
+                continue
+            ours = scores[score]
+            undefined = ours is None or (isinstance(ours, float) and math.isnan(ours))
+            degenerate = undefined and fragment in str(reason or "")
+            out[f"{name}.dlib_{score}"] = value if degenerate else (
+                math.nan if undefined else float(ours))
+    return out
 
 
 def _add_labels(frame: pd.DataFrame) -> None:

@@ -153,9 +153,12 @@ def _one_line(error: BaseException) -> str:
 
 def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False) -> dict:
     """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out.
-    In a fresh worker process it first loads the plugins the spec names."""
+    In a fresh worker process it first loads the plugins the spec names; after a stop request
+    (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
     from ..plugins import ensure_plugins
+    from ..training.interrupt import check_not_stopped
 
+    check_not_stopped()
     ensure_plugins(spec_record.get("plugins"))
     outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress)
     return {"run_id": outcome.run_id, "status": outcome.status.value, "action": outcome.action,

@@ -8,6 +8,7 @@ from .loop import (
     deterministic_torch,
     resolve_device,
     resolve_precision,
+    time_training_steps,
     train,
 )
 from .trained_model import TrainedModel
@@ -23,5 +24,6 @@ __all__ = [
     "deterministic_torch",
     "resolve_device",
     "resolve_precision",
+    "time_training_steps",
     "train",
 ]

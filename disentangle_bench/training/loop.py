@@ -40,6 +40,7 @@ from ..data import GroundTruthDataset, get_dataset, observation_batch
 from ..models import Objective
 from ..models.base import ADAM  # noqa: F401 - re-exported: the default optimiser's settings
 from .config import TrainConfig
+from .interrupt import stop_requested, training_section
 from .trained_model import MODEL_FILE, TrainedModel, atomic_torch_save, build_model
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -139,6 +140,24 @@ def train(
     return trained
 
 
+def time_training_steps(
+    config: TrainConfig, *, steps: int = 3, dataset: GroundTruthDataset | None = None
+) -> float:
+    """Seconds per training step of ``config`` on this machine: the mean of ``steps`` steps
+    after one warm-up step, on a throw-away model (nothing is written; for time estimates)."""
+    config.validate()
+    dataset = _dataset_for(config, dataset)
+    device = resolve_device(config.device)
+    run = _Run(config, dataset, device, resolve_precision(config.precision, device))
+    run._train_step(0)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        run._train_step(step)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
 class _Run:
     """The mutable state of one training run."""
 
@@ -173,28 +192,38 @@ class _Run:
         )  # fmt: skip
         window_start = time.perf_counter()
         try:
-            while self.step < last:
-                self.window.append(self._train_step(self.step))
-                self.step += 1
-                bar.update(1)
-                if self.step % config.log_every == 0 or self.step == config.steps:
-                    self._check_finite(out)
-                    row = self._log_row(time.perf_counter() - window_start)
-                    bar.set_postfix(
-                        loss=f"{row['loss']:.2f}", recon=f"{row['reconstruction']:.2f}",
-                        kl=f"{row['kl']:.2f}", refresh=False,
-                    )  # fmt: skip
-                    window_start = time.perf_counter()
-                every = config.checkpoint_every
-                checkpoint_due = self.step in (last, config.steps) or (
-                    every and self.step % every == 0
-                )
-                if out is not None and checkpoint_due:
-                    self._check_finite(out)
-                    self.save_checkpoint(out / CHECKPOINT_FILE)
+            with training_section():
+                self._steps(last, out, bar, window_start)
         finally:
             bar.close()
         self._check_finite(out)
+
+    def _steps(self, last: int, out: Path | None, bar: Any, window_start: float) -> None:
+        config = self.config
+        while self.step < last:
+            if stop_requested():  # Ctrl-C: stop between steps, with a checkpoint
+                if out is not None:
+                    self._check_finite(out)
+                    self.save_checkpoint(out / CHECKPOINT_FILE, interrupted=True)
+                raise KeyboardInterrupt
+            self.window.append(self._train_step(self.step))
+            self.step += 1
+            bar.update(1)
+            if self.step % config.log_every == 0 or self.step == config.steps:
+                self._check_finite(out)
+                row = self._log_row(time.perf_counter() - window_start)
+                bar.set_postfix(
+                    loss=f"{row['loss']:.2f}", recon=f"{row['reconstruction']:.2f}",
+                    kl=f"{row['kl']:.2f}", refresh=False,
+                )  # fmt: skip
+                window_start = time.perf_counter()
+            every = config.checkpoint_every
+            checkpoint_due = self.step in (last, config.steps) or (
+                every and self.step % every == 0
+            )
+            if out is not None and checkpoint_due:
+                self._check_finite(out)
+                self.save_checkpoint(out / CHECKPOINT_FILE)
 
     def _train_step(self, step: int) -> torch.Tensor:
         """One optimisation step; returns the step's stats as one small fp32 tensor (no sync)."""
@@ -268,10 +297,12 @@ class _Run:
         return row
 
     # ---- checkpoints --------------------------------------------------------------------------
-    def save_checkpoint(self, path: Path) -> None:
+    def save_checkpoint(self, path: Path, *, interrupted: bool = False) -> None:
+        """``interrupted``: written because of Ctrl-C (recorded; resume ignores it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "format": CHECKPOINT_FORMAT,
+            "interrupted": interrupted,
             "package_version": __version__,
             "config": self.config.to_dict(),
             "observation_shape": list(self.dataset.observation_shape),
