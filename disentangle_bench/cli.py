@@ -445,9 +445,8 @@ def build_request(args: argparse.Namespace) -> Any:
     protocol: dict[str, dict[str, Any]] = {}
     for text in args.protocol:
         metric, param, values = parse_assignment(text, what="--protocol")
-        if len(values) != 1:
-            raise UsageError(f"--protocol takes one value per parameter, got {text!r}")
-        protocol.setdefault(metric, {})[param] = values[0]
+        # several values only for a list parameter (mig.exclude_factors=shape,scale)
+        protocol.setdefault(metric, {})[param] = values[0] if len(values) == 1 else values
     dataset_kwargs: dict[str, Any] = {}
     for text in args.dataset_option:
         key, _, value = text.partition("=")

@@ -184,6 +184,10 @@ def resolve_protocol(metrics: list[str], preset: Preset,
                     valid = ", ".join(sorted(resolved)) or "none"
                     raise ValueError(f"{source}: metric {name!r} has no protocol parameter "
                                      f"{param!r}; its parameters: {valid}")
+                if isinstance(resolved[param], list):  # a list parameter takes V1,V2,...
+                    value = list(value) if isinstance(value, (list, tuple)) else [value]
+                elif isinstance(value, list):
+                    raise ValueError(f"{source}: {name}.{param} takes one value, got {value}")
                 resolved[param] = cast_like(value, resolved[param], where=f"{name}.{param}")
         validate_protocol(name, resolved)
         protocol[name] = resolved

@@ -171,7 +171,10 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     check rescores stored models through this same function."""
     from ..data import get_dataset
     from ..metrics import evaluate
+    from ..plugins import ensure_plugins
     from .artifacts import compute_artifacts
+
+    ensure_plugins(spec.plugins)  # e.g. the regression check rescoring a plugin's metric
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
     posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
