@@ -75,27 +75,27 @@ def _preview_command(argv: list[str]) -> int:
 
 
 def _download_command(argv: list[str]) -> int:
-    from .data.files import REMOTE_FILES, REPO_DATASETS, download
+    from .data.files import REPO_DATASETS, download, downloadable, remote_files
 
     parser = _Parser(
         prog="run_benchmark.py download",
         description="Download a real dataset file, verify its published checksum, and put it "
                     "where the loaders look (default: the repository's datasets/).",
     )
-    parser.add_argument("name", choices=sorted(REMOTE_FILES))
+    parser.add_argument("name", choices=downloadable())
     parser.add_argument("--dir", default=None, help="destination folder (default datasets/)")
     args = parser.parse_args(argv)
+    remotes = remote_files(args.name)
     try:
         path = download(args.name, args.dir)
     except OSError as error:  # no network, refused, disk full: nothing partial is left behind
         folder = Path(args.dir) if args.dir else REPO_DATASETS
-        print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
+        print(f"error: cannot download {args.name} from {remotes[0].url}: {error}; "
               f"check the network, or fetch the file by hand into {folder}/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    remote = REMOTE_FILES[args.name]
     print(f"{args.name}: {path} ("
-          + ("checksum verified)" if remote.algorithm else "no checksum is published; every run "
-             "records the file's SHA-256)"))
+          + ("checksum verified)" if all(r.algorithm for r in remotes) else "no checksum is "
+             "published; every run records the file's SHA-256)"))
     return 0
 
 

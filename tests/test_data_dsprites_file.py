@@ -182,12 +182,11 @@ def test_checksum_verification_on_local_files(tmp_path):
     import hashlib
 
     verify_checksum(good, "md5", hashlib.md5(b"dsprites").hexdigest())
-    # fetch_verified (the download's write path) keeps nothing when the checksum fails, not
-    # even the folder it created ...
+    # fetch_verified (the download's write path) keeps nothing when the checksum fails ...
     dest = tmp_path / "out" / "file.bin"
     with pytest.raises(DatasetError):
         fetch_verified(good.as_uri(), dest, "md5", md5)
-    assert not dest.exists() and not dest.parent.exists()
+    assert not dest.exists() and not dest.parent.exists()  # the folder made for it is gone
     # ... and writes the file when it matches.
     fetch_verified(good.as_uri(), dest, "md5", hashlib.md5(b"dsprites").hexdigest())
     assert dest.read_bytes() == b"dsprites"
