@@ -16,9 +16,15 @@ import numpy as np
 from .beta_vae import beta_vae_factor_draws, beta_vae_score
 from .code_cache import DEFAULT_MAX_CACHE_BYTES, build_code_cache
 from .dci import dci, dci_fast
+from .dcimig import dcimig
+from .downstream import PREDICTORS, downstream_task
 from .factor_vae import factor_vae_factor_draws, factor_vae_score
+from .fairness import fairness
+from .irs import irs
+from .jemmig import jemmig
 from .matrices import MATRICES_KEY, name_factors
 from .mig import mig
+from .mig_sup import mig_sup
 from .modularity import modularity_explicitness
 from .sap import sap
 from .spec import (
@@ -27,6 +33,7 @@ from .spec import (
     MetricInputs,
     MetricSpec,
     ProtocolError,
+    Rule,
     choice,
     factor_list,
     integer,
@@ -221,6 +228,112 @@ register_metric(MetricSpec(
                   "mutual_info_score": "mean pairwise MI of the codes"},
     # copies of the headline columns (reconstruction, KL, active units) and the per-dim KL
     hidden_scores=r"kl_dim_\d+|kl_total|active_units|reconstruction_nll",
+))
+
+
+# ---- the rest of disentanglement_lib's set and the newer metrics (issue 15) ----------------
+# Sample-based ones reuse MIG's / SAP's draws at every preset's sizes, so they add no encoding.
+_MIG_SIZES = {"smoke": {"num_train": 1000}, "cpu": {"num_train": 5000},
+              "smoke-sweep": {"num_train": 500}}
+
+
+def _irs(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    return irs(train["factors"], train["codes"], diff_quantile=p["diff_quantile"],
+               factor_bins=p["factor_bins"])
+
+
+def _binned_gap(function):
+    def compute(inputs: MetricInputs, p: dict) -> dict:
+        train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+        return function(train["factors"], train["codes"], num_bins=p["num_bins"])
+    return compute
+
+
+def _sap_continuous(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    # the continuous branch scores the training sample only; no test draw is made
+    return sap(train["factors"], train["codes"], train["factors"], train["codes"],
+               continuous_factors=True, return_matrices=True)
+
+
+def _downstream(inputs: MetricInputs, p: dict) -> dict:
+    return downstream_task(*_train_test(inputs, p), sizes=p["sizes"], predictor=p["predictor"],
+                           seed=p[SEED_KEY], n_jobs=inputs.n_jobs)
+
+
+def _fairness(inputs: MetricInputs, p: dict) -> dict:
+    return fairness(inputs.dataset, inputs.represent, seed=p[SEED_KEY], num_train=p["num_train"],
+                    num_test_points_per_class=p["num_test_points_per_class"],
+                    predictor=p["predictor"], chunk_size=p["chunk_size"])
+
+
+_SIZES_RULE = Rule(lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+                   and all(isinstance(n, int) and n >= 1 for n in v),
+                   "a non-empty list of positive integers (numbers of training labels)")
+
+register_metric(MetricSpec(
+    name="irs", compute=_irs, kind="samples", display_name="IRS",
+    protocol={"num_train": 10000, "diff_quantile": 0.99, "factor_bins": 20},
+    presets=_MIG_SIZES,
+    rules={"num_train": _SAMPLES, "diff_quantile": real(0, 1),
+           "factor_bins": integer(0, "0 groups by the exact factor value")},
+    headline_scores=("IRS",), score_labels={"IRS": "IRS", "num_active_dims": "IRS: active dims"},
+))
+for _name, _function, _label in (("mig_sup", mig_sup, "MIG-sup"), ("dcimig", dcimig, "DCIMIG"),
+                                 ("jemmig", jemmig, "JEMMIG (normalised, 1 = best)")):
+    register_metric(MetricSpec(
+        name=_name, compute=_binned_gap(_function), kind="samples",
+        display_name=_label.split(" ")[0],
+        protocol={"num_train": 10000, "num_bins": 20}, presets=_MIG_SIZES,
+        rules={"num_train": _SAMPLES, "num_bins": _BINS},
+        headline_scores=(_name,), score_labels={_name: _label},
+        hidden_scores="jemmig_unnormalised" if _name == "jemmig" else "",
+    ))
+register_metric(MetricSpec(
+    name="sap_continuous", compute=_sap_continuous, kind="samples",
+    display_name="SAP (continuous)",
+    protocol={"num_train": 10000},
+    presets={"smoke": {"num_train": 600}, "cpu": {"num_train": 5000},
+             "smoke-sweep": {"num_train": 300}},
+    rules={"num_train": _SAMPLES},
+    headline_scores=("SAP_score",), score_labels={"SAP_score": "SAP, continuous factors (R²)"},
+))
+for _name, _predictor, _label in (("downstream_logistic", "logistic_regression_cv",
+                                   "logistic regression"),
+                                  ("downstream_gbt", "gbt", "boosted trees")):
+    register_metric(MetricSpec(
+        name=_name, compute=_downstream, kind="samples",
+        display_name=f"downstream ({_label})",
+        protocol={"num_train": 10000, "num_test": 5000, "sizes": [10, 100, 1000, 10000],
+                  "predictor": _predictor},
+        presets={
+            "smoke": {**_SMOKE_SAMPLES, "sizes": [10, 100],
+                      **({"predictor": "gbt_fast"} if _predictor == "gbt" else {})},
+            "cpu": {**_CPU_SAMPLES, "sizes": [10, 100],
+                    **({"predictor": "gbt_fast"} if _predictor == "gbt" else {})},
+            "smoke-sweep": {**_SWEEP_SMOKE_SAMPLES, "sizes": [10, 100],
+                            **({"predictor": "gbt_fast"} if _predictor == "gbt" else {})},
+        },
+        rules={"num_train": _SAMPLES, "num_test": _POSITIVE, "sizes": _SIZES_RULE,
+               "predictor": choice(*PREDICTORS)},
+        headline_scores=("mean_test_accuracy",),
+        score_labels={"mean_test_accuracy": f"downstream {_label}: mean test accuracy"},
+    ))
+register_metric(MetricSpec(
+    name="fairness", compute=_fairness, kind="interventions", display_name="unfairness",
+    protocol={"num_train": 10000, "num_test_points_per_class": 100, "predictor": "gbt",
+              "chunk_size": 8192},
+    presets={
+        "smoke": {"num_train": 300, "num_test_points_per_class": 10, "predictor": "gbt_fast"},
+        "cpu": {"num_train": 1000, "num_test_points_per_class": 20, "predictor": "gbt_fast"},
+        "smoke-sweep": {"num_train": 150, "num_test_points_per_class": 5,
+                        "predictor": "gbt_fast"},
+    },
+    rules={"num_train": _SAMPLES, "num_test_points_per_class": _POSITIVE,
+           "predictor": choice(*PREDICTORS), "chunk_size": _POSITIVE},
+    headline_scores=("mean_fairness_mean_pred_mean_sens",),
+    score_labels={"mean_fairness_mean_pred_mean_sens": "unfairness (mean TV, lower is fairer)"},
 ))
 
 
