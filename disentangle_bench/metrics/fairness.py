@@ -4,6 +4,8 @@ Representations", NeurIPS 2019, §4), as disentanglement_lib's ``evaluation/metr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .downstream import fit_predictor
@@ -44,6 +46,15 @@ def aggregate_fairness(matrix: np.ndarray, prefix: str) -> dict:
         for pred in AGGREGATES:
             scores[f"{prefix}_{pred}_pred_{sens}_sens"] = float(getattr(np, pred)(per_target))
     return scores
+
+
+def _intervened(dataset, num_points: int, sensitive: int, rng) -> np.ndarray:
+    """``num_points`` factor tuples drawn once, repeated with ``sensitive`` set to each of its
+    values: (size * num_points, F), value-major."""
+    base = dataset.sample_factors(num_points, rng)
+    intervened = np.repeat(base[None], dataset.factor_sizes[sensitive], axis=0)
+    intervened[:, :, sensitive] = np.arange(dataset.factor_sizes[sensitive])[:, None]
+    return intervened.reshape(-1, dataset.num_factors)
 
 
 def fairness(
@@ -95,10 +106,7 @@ def fairness(
         for b, sensitive in enumerate(varying):
             if a == b:
                 continue
-            base = dataset.sample_factors(num_test_points_per_class, rng)
-            intervened = np.repeat(base[None], sizes[sensitive], axis=0)
-            intervened[:, :, sensitive] = np.arange(sizes[sensitive])[:, None]
-            flat = intervened.reshape(-1, dataset.num_factors)
+            flat = _intervened(dataset, num_test_points_per_class, sensitive, rng)
             predictions = np.concatenate([
                 model.predict(encode(represent, dataset.sample_observations_from_factors(
                     flat[start:start + chunk_size], rng)))
@@ -109,3 +117,22 @@ def fairness(
             mean_u[a, b], max_u[a, b] = inter_group_fairness(counts)
     return {**aggregate_fairness(mean_u, "mean_fairness"),
             **aggregate_fairness(max_u, "max_fairness")}
+
+
+def fairness_factor_draws(
+    dataset, *, seed: int = 0, num_train: int = 10000, num_test_points_per_class: int = 100,
+    **_unused,
+) -> Iterator[np.ndarray]:
+    """The factor arrays (n, F) that :func:`fairness` renders, in its order, for a dataset whose
+    rendering draws nothing from the generator (``dataset.deterministic``): the training
+    points, then the intervened test points of each (target, sensitive) pair. The code cache
+    plans with this."""
+    varying = list(dataset.varying_factors)
+    if len(varying) < 2:
+        return
+    rng = np.random.default_rng(seed)
+    yield dataset.sample_factors(num_train, rng)
+    for target in varying:
+        for sensitive in varying:
+            if sensitive != target:
+                yield _intervened(dataset, num_test_points_per_class, sensitive, rng)
