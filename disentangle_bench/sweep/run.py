@@ -151,7 +151,7 @@ def _one_line(error: BaseException) -> str:
 def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False) -> dict:
     """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out.
     After a stop request (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
-    from ..training.interrupt import check_not_stopped
+    from ..interrupt import check_not_stopped
 
     check_not_stopped()
     outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress)
