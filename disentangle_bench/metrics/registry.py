@@ -392,6 +392,12 @@ def default_protocol(name: str, preset: str = "paper") -> dict:
     return _METRICS[name].resolve(preset)
 
 
+def metric_version(name: str) -> int:
+    """The code version of metric ``name`` (its entry's ``version``), part of every stored
+    evaluation's id."""
+    return metric_spec(name).version
+
+
 def validate_protocol(name: str, protocol: dict) -> None:
     """Raise ``ProtocolError`` (a ``ValueError``, one line) when a value of ``protocol`` breaks
     metric ``name``'s rules (an unknown parameter, a wrong type, a value out of range)."""
@@ -474,7 +480,7 @@ def evaluate(
             ``represent.stochastic`` attribute): each draw is then encoded anew (direct path).
 
     Returns:
-        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": str}}``
+        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": int}}``
         plus ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing
         and encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
         metric's ``seconds``) and ``"_code_cache"`` (the path taken, why, the distinct and
