@@ -140,3 +140,15 @@ def test_evaluate_records_results_identical_through_the_entry():
     expected = mig(factors, codes, factor_names=tiny.factor_names)
     result = evaluate(tiny, lambda x: x.reshape(len(x), -1)[:, ::37], ["mig"], preset="smoke")
     assert result["mig"]["scores"] == expected
+
+
+def test_list_parameters_take_several_values_and_scalars_refuse_them(capsys):
+    from disentangle_bench.cli import _plan
+
+    base = ["--preset", "smoke", "--dataset", "tiny", "--models", "vae", "--metrics", "mig"]
+    _, specs, _ = _plan([*base, "--protocol", "mig.exclude_factors=size,posX"])
+    assert specs[0].protocol["mig"]["exclude_factors"] == ["size", "posX"]
+    _, specs, _ = _plan([*base, "--protocol", "mig.exclude_factors=size"])
+    assert specs[0].protocol["mig"]["exclude_factors"] == ["size"]
+    assert main([*base, "--protocol", "mig.num_bins=3,4", "--dry-run"]) == 2
+    assert "mig.num_bins takes one value" in capsys.readouterr().err

@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
-from .beta_vae import beta_vae_score
+from .beta_vae import beta_vae_factor_draws, beta_vae_score
+from .code_cache import DEFAULT_MAX_CACHE_BYTES, build_code_cache
 from .dci import dci, dci_fast
 from .dcimig import dcimig
 from .downstream import PREDICTORS, downstream_task
-from .factor_vae import factor_vae_score
+from .factor_vae import factor_vae_factor_draws, factor_vae_score
 from .fairness import fairness
 from .infomec import infomec
 from .irs import irs
@@ -149,7 +150,7 @@ register_metric(MetricSpec(
     },
     rules={"batch_size": _POSITIVE, "num_train": _POSITIVE, "num_eval": _POSITIVE,
            "classifier": _CLASSIFIER, "chunk_size": _POSITIVE},
-    headline_scores=("eval_accuracy",),
+    headline_scores=("eval_accuracy",), factor_draws=beta_vae_factor_draws,
     score_labels={"eval_accuracy": "β-VAE score (eval accuracy)",
                   "train_accuracy": "β-VAE score (train accuracy)"},
 ))
@@ -169,7 +170,7 @@ register_metric(MetricSpec(
            "num_eval": _POSITIVE, "num_variance_estimate": integer(2, "a variance needs two "
                                                                     "samples"),
            "prune_threshold": real(0, 1, maximum_inclusive=False), "chunk_size": _POSITIVE},
-    headline_scores=("eval_accuracy",),
+    headline_scores=("eval_accuracy",), factor_draws=factor_vae_factor_draws,
     score_labels={"eval_accuracy": "FactorVAE score (eval accuracy)",
                   "train_accuracy": "FactorVAE score (train accuracy)",
                   "num_active_dims": "FactorVAE: active dims"},
@@ -431,6 +432,23 @@ def resolve_protocol(name: str, *, seed: int = 0, preset: str = "paper", overrid
     return protocol
 
 
+def _planned_factor_draws(dataset, protocols: dict, draws: Draws):
+    """Every factor array the metrics of ``protocols`` will render (the code cache's plan):
+    each intervention metric's ``factor_draws``, then each shared i.i.d. draw once (a sample
+    metric's ``num_train`` and, if it has one, ``num_test``)."""
+    keys = {}
+    for name, p in protocols.items():
+        spec = _METRICS[name]
+        if spec.kind == "interventions" and spec.factor_draws is not None:
+            yield from spec.factor_draws(dataset, **p)
+        elif spec.kind != "interventions" and "num_train" in p:
+            keys[("train", int(p["num_train"]), int(p[SEED_KEY]))] = None
+            if "num_test" in p:
+                keys[("test", int(p["num_test"]), int(p[SEED_KEY]))] = None
+    for key in keys:
+        yield draws.factors(*key)[1]
+
+
 def evaluate(
     dataset,
     represent: Callable[[np.ndarray], np.ndarray],
@@ -444,6 +462,9 @@ def evaluate(
     progress: bool = False,
     n_jobs: int | None = None,
     chunk_size: int = 8192,
+    code_cache: str = "auto",
+    max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
+    stochastic_represent: bool = False,
 ) -> dict:
     """Score ``represent`` on ``dataset`` with each metric in ``metrics`` (default: all).
 
@@ -460,13 +481,22 @@ def evaluate(
         reconstruction_nll: optional ``observations -> nats per image`` for the reconstruction.
         progress: print one line per finished metric to stderr.
         n_jobs: processes for the per-factor / per-code classifiers (results do not depend on it).
-        chunk_size: images per ``represent`` call for the i.i.d. draws.
+        chunk_size: images per ``represent`` call for the i.i.d. draws and the code cache.
+        code_cache: ``"auto"`` encodes each distinct image once (metrics/code_cache.py) when
+            ``dataset.deterministic``, ``represent`` is not stochastic, the codes fit in
+            ``max_cache_bytes`` and it encodes fewer images than the direct path; ``"on"``
+            also when it saves nothing; ``"off"`` never. Scores do not depend on it.
+        max_cache_bytes: bound on the code cache's memory; beyond it, the direct path.
+        stochastic_represent: ``represent`` draws random codes (also: a true
+            ``represent.stochastic`` attribute): each draw is then encoded anew (direct path).
 
     Returns:
         ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": str}}``
         plus ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing
         and encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
-        metric's ``seconds``). ``version`` is the metric's code version (its entry's).
+        metric's ``seconds``) and ``"_code_cache"`` (the path taken, why, the distinct and
+        drawn images, the cache's bytes, its seconds of planning and encoding, ``misses``).
+        ``version`` is the metric's code version (its entry's).
         MIG, DCI and SAP results also carry ``"matrices"``: the (codes × factors) matrix behind
         the score (``mutual_information``, ``dci_importance``, ``sap_scores``; records of
         :func:`~.matrices.matrix_record` with ``factor_names``).
@@ -484,7 +514,19 @@ def evaluate(
         for name, p in protocols.items() if _METRICS[name].kind == "unsupervised"
     ]
     draws = Draws(dataset, represent, posterior, reconstruction_nll, chunk_size, posterior_keys)
+    cache, cache_info = build_code_cache(
+        dataset, represent, _planned_factor_draws(dataset, protocols, draws), mode=code_cache,
+        stochastic_represent=stochastic_represent, chunk_size=chunk_size,
+        max_bytes=max_cache_bytes,
+    )
+    if progress:
+        print(f"[metrics] code cache: {cache_info['path']} ({cache_info['reason']}), "
+              f"{cache_info['seconds']:.1f} s", file=sys.stderr, flush=True)
     inputs = MetricInputs(dataset=dataset, represent=represent, n_jobs=n_jobs, draws=draws)
+    if cache is not None:  # the metrics read codes by index (metrics/code_cache.py)
+        draws.code_cache = cache
+        inputs = MetricInputs(dataset=cache.view(), represent=cache.lookup, n_jobs=n_jobs,
+                              draws=draws)
     results: dict = {}
     for name in names:
         spec, protocol = _METRICS[name], protocols[name]
@@ -509,4 +551,5 @@ def evaluate(
         "chunk_size": chunk_size,
         "draws": [list(key) for key in draws.cache],
     }
+    results["_code_cache"] = {**cache_info, "misses": cache.misses if cache is not None else 0}
     return results

@@ -100,6 +100,7 @@ class Draws:
         self.posterior_keys = set(posterior_keys)  # draws the unsupervised scores will reuse
         self.cache: dict = {}
         self.seconds = 0.0
+        self.code_cache = None  # a CodeCache serving the codes (metrics/code_cache.py)
 
     def get(self, split: str, n: int, seed: int, with_posterior: bool = False) -> dict:
         key = (split, int(n), int(seed))
@@ -112,15 +113,26 @@ class Draws:
             self.cache[key] = draw
         return draw
 
-    def _draw(self, split, n, seed, with_posterior):
+    def factors(self, split: str, n: int, seed: int) -> tuple[np.random.Generator, np.ndarray]:
+        """The generator of draw ``(split, n, seed)`` and its ``n`` factor tuples."""
         rng = np.random.default_rng([int(seed), _SPLITS[split]])
-        factors = self.dataset.sample_factors(int(n), rng)
+        return rng, self.dataset.sample_factors(int(n), rng)
+
+    def _draw(self, split, n, seed, with_posterior):
+        rng, factors = self.factors(split, n, seed)
+        needs_images = with_posterior and (
+            self.posterior is not None or self.reconstruction_nll is not None
+        )
         codes, means, logvars, nll = [], [], [], []
         for start in range(0, int(n), self.chunk_size):
-            observations = self.dataset.sample_observations_from_factors(
-                factors[start:start + self.chunk_size], rng
-            )
-            codes.append(encode(self.represent, observations))
+            chunk = factors[start:start + self.chunk_size]
+            if self.code_cache is not None:
+                codes.append(encode(self.code_cache.lookup, self.dataset.index_of(chunk)))
+                if not needs_images:
+                    continue
+            observations = self.dataset.sample_observations_from_factors(chunk, rng)
+            if self.code_cache is None:
+                codes.append(encode(self.represent, observations))
             if with_posterior and self.posterior is not None:
                 mean, logvar = self.posterior(observations)
                 means.append(np.asarray(mean, dtype=np.float64))
@@ -183,6 +195,12 @@ class MetricSpec:
         headline_scores: the scores drawn against hyperparameters (empty: all of them).
         score_labels: score -> axis label (default ``"<display_name>: <score>"``).
         hidden_scores: regular expression of scores left out of tables and plots.
+        factor_draws: for kind ``"interventions"``: ``factor_draws(dataset, **protocol)``
+            yields the factor arrays (n, F) that ``compute`` renders, in order, for a dataset
+            whose rendering draws nothing from the generator (``dataset.deterministic``), using
+            the metric's own draw helpers. The code cache (metrics/code_cache.py) plans with it
+            to encode each distinct image once; without it the metric's images are encoded
+            directly (its requests miss the cache).
     """
 
     name: str
@@ -196,6 +214,7 @@ class MetricSpec:
     headline_scores: tuple[str, ...] = ()
     score_labels: Mapping[str, str] = field(default_factory=dict)
     hidden_scores: str = ""
+    factor_draws: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         where = f"metric {self.name!r}"

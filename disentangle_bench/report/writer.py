@@ -24,10 +24,16 @@ import pandas as pd
 from ..atomic import write_text_atomic
 from ..sweep.results import load_results
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
-from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
+from ..sweep.store import ARTIFACTS, EVAL_LOG, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
 from .latents import name_latents
+from .locatello import (
+    MIN_PAIRED_RUNS,
+    rank_correlations,
+    variance_decomposition,
+    variance_markdown,
+)
 from .tables import markdown_table, summary_table, table_notes, text_table, value_columns
 
 
@@ -97,9 +103,9 @@ def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | Non
         return None
 
 
-def _load_log(store: RunStore, run_id: str) -> pd.DataFrame | None:
+def _load_log(store: RunStore, run_id: str, name: str = TRAIN_LOG) -> pd.DataFrame | None:
     try:
-        return pd.read_csv(store.run_dir(run_id) / TRAIN_LOG)
+        return pd.read_csv(store.run_dir(run_id) / name)
     except (OSError, ValueError, pd.errors.EmptyDataError):
         return None
 
@@ -133,6 +139,13 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
                                     colors=colors)
     figures.append(("Every score per model: each seed a point, mean and 95 % t-interval", path))
 
+    headline = plots.plotted_columns(columns)
+    correlations = rank_correlations(results, headline)
+    if len(done) >= MIN_PAIRED_RUNS and correlations.notna().to_numpy().sum() > len(headline):
+        path = plots.plot_rank_correlations(correlations, plot_dir / "rank_correlations.png")
+        figures.append(("Rank correlation between scores over all runs (Locatello et al. "
+                        "2019, Sec. 5.2)", path))
+
     artifacts = {run_id: _load_artifacts(store, run_id) for run_id in done["run_id"]}
     kl_by_group = {label: [artifacts[r]["kl_per_dim"] for r in done[done["label"] == label]
                            ["run_id"] if artifacts.get(r) is not None
@@ -143,6 +156,20 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
         path = plots.plot_kl_per_dim(kl_by_group, plot_dir / "kl_per_dim.png", colors=colors,
                                      active_threshold=ACTIVE_UNIT_THRESHOLD)
         figures.append(("KL per latent dimension (sorted)", path))
+
+    along = {label: [log for r in done[done["label"] == label]["run_id"]
+                     if (log := _load_log(store, r, EVAL_LOG)) is not None]
+             for label in first_run}
+    along = {k: v for k, v in along.items() if v}
+    if along:
+        series = [c for c in ("mig.discrete_mig", "factor_vae.eval_accuracy", "kl",
+                              "reconstruction") if any(c in log for v in along.values()
+                                                       for log in v)]
+        path = plots.plot_training_curves(along, plot_dir / "metrics_along_training.png",
+                                          colors=colors, series=series)
+        figures.append(("Scores along training (--eval-every; cheap subset: MIG on 1,000 "
+                        "points, FactorVAE score on 300/150 votes, KL and reconstruction on "
+                        "500 images; mean over seeds, min–max band)", path))
 
     logs = {label: [log for r in done[done["label"] == label]["run_id"]
                     if (log := _load_log(store, r)) is not None] for label in first_run}
@@ -288,6 +315,24 @@ LATENT_NOTE = ("Each latent z_j is named by the factor v_k with the largest shar
                "carried, I(z_j; v_k) / H(v_k) from MIG's 20-bin estimator (MI), and the gap to the "
                "latent's second-largest share; 'none' below 0.05. First seed of each model.")
 
+VARIANCE_NOTE = ("Share of each score's variance across the finished runs explained by the "
+                 "objective (model), by its hyperparameters (configurations within a model) and "
+                 "by the seed (runs of one configuration): nested sums of squares, summing to "
+                 "100 % (Locatello et al. 2019, Sec. 5.3). With one seed per configuration the "
+                 "seed share is 0 by construction, not a finding.")
+
+
+def _md_table_to_html(text: str) -> str:
+    """A pipe table (header, rule, rows) as an HTML table."""
+    rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("|")]
+    if len(rows) < 2:
+        return f"<p>{html.escape(text)}</p>"
+    head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>"
+                   for row in rows[2:])
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
@@ -342,6 +387,11 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
+    if not variance.empty and (results["status"] == "finished").sum() >= 2:
+        parts.append("<h2>What moves the scores: objective, hyperparameters, seed</h2><p>"
+                     + esc(VARIANCE_NOTE) + "</p>")
+        parts.append(_md_table_to_html(variance_markdown(variance)))
     latents = latent_table(store, results)
     if latents:
         parts.append("<h2>Latents named by the factor they carry</h2><p>" + esc(LATENT_NOTE)
@@ -400,6 +450,10 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(paths.root)})", ""]
+    variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
+    if not variance.empty and (results["status"] == "finished").sum() >= 2:
+        lines += ["## What moves the scores: objective, hyperparameters, seed", "",
+                  VARIANCE_NOTE, "", variance_markdown(variance), ""]
     latents = latent_table(store, results)
     if latents:
         lines += ["## Latents named by the factor they carry", "", LATENT_NOTE, "",

@@ -30,6 +30,8 @@ class Preset:
     precision: str
     checkpoint_every: int
     log_every: int
+    #: Encoder/decoder (``models.ARCHITECTURES``); ``auto``: conv for 64×64 images, else mlp.
+    architecture: str = "auto"
     #: The metric protocol preset whose sizes this preset uses: each metric's registry entry
     #: names its sizes per preset (``MetricSpec.presets``; none = the reference protocol), so
     #: a newly registered metric gets its sizes from its own entry, not from a table here.
@@ -69,14 +71,22 @@ class Preset:
         return changed
 
     def budget_line(self, *, steps: int | None = None, batch_size: int | None = None,
-                    lr: float | None = None, precision: str | None = None) -> str:
+                    lr: float | None = None, precision: str | None = None,
+                    architecture: str | None = None) -> str:
         """What a sweep trains and scores, stated so nobody mistakes it for the paper's: the
         preset's values, or the sweep's actual ones (overrides are named as such)."""
+        from ..models.annealed_vae import scaled_iteration_threshold
+
         overridden = list(self.overrides(steps=steps, batch_size=batch_size, lr=lr))
         steps = self.steps if steps is None else steps
         batch_size = self.batch_size if batch_size is None else batch_size
         lr = self.lr if lr is None else lr
         precision = precision or self.precision
+        architecture = architecture or self.architecture
+        network = ("conv network (mlp below 64x64)" if architecture == "auto"
+                   else f"{architecture} network")
+        annealed = (f"AnnealedVAE capacity reaches c_max at step "
+                    f"{scaled_iteration_threshold(steps):,} (1/3 of the steps)")
         protocol = ("REDUCED metric sample sizes" if self.reduced_protocol
                     else "reference metric sample sizes")
         protocol += (", no DCI unless named in --metrics" if "dci" in self.exclude_metrics
@@ -87,8 +97,8 @@ class Preset:
                    "published numbers")
         name = self.name + (f" (overridden: {', '.join(overridden)})" if overridden else "")
         return (f"preset {name}: {steps:,} steps x batch {batch_size} "
-                f"({steps * batch_size:,} images), lr {lr:g}, {precision} precision; "
-                f"{protocol}; {verdict}")
+                f"({steps * batch_size:,} images), lr {lr:g}, {network}, {precision} "
+                f"precision; {annealed}; {protocol}; {verdict}")
 
 
 PRESETS: dict[str, Preset] = {

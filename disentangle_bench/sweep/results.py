@@ -16,6 +16,8 @@ Columns (documented in docs/runner.md):
   metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
   disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
   active dimension; see :data:`DLIB_DEGENERATE`);
+* with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
+  ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from eval_log.csv);
 * timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
 """
 
@@ -28,10 +30,10 @@ from typing import Any
 import pandas as pd
 
 from .spec import model_label
-from .store import RunStatus, RunStore
+from .store import EVAL_LOG, RunStatus, RunStore
 
 IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "model", "dataset", "seed"]
-SUMMARY_COLUMNS = ["reconstruction", "kl", "active_units"]
+SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
 
 
 def load_results(root: Path | str, run_ids: list[str] | None = None) -> pd.DataFrame:
@@ -88,6 +90,7 @@ def _row(store: RunStore, run_id: str) -> dict[str, Any] | None:
         row.update(record.get("summary", {}))
         row.update(flatten_scores(record.get("metrics", {})))
         row.update(undefined_scores(record.get("metrics", {})))
+        row.update(along_training_columns(store.run_dir(run_id) / EVAL_LOG))
         for key in ("train_seconds", "metrics_seconds", "seconds"):
             row[key] = record.get(key)
     elif status is RunStatus.FAILED:
@@ -143,9 +146,36 @@ def undefined_scores(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Scores of eval_log.csv (``--eval-every``) summarised per run; higher is better for each.
+ALONG_TRAINING_SCORES = ("factor_vae.eval_accuracy", "mig.discrete_mig")
+
+
+def along_training_columns(path: Path) -> dict[str, float]:
+    """``<score>_drop_over_training`` for each of :data:`ALONG_TRAINING_SCORES` in a run's
+    eval_log.csv: the best checkpoint's score minus the last one's (0 = never worse than at
+    its best; large = training longer lost what it had). NaN with fewer than 2 checkpoints;
+    nothing when the run has no eval_log.csv."""
+    try:
+        log = pd.read_csv(path).sort_values("step")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return {}
+    out = {}
+    for score in ALONG_TRAINING_SCORES:
+        values = pd.to_numeric(log.get(score), errors="coerce") if score in log else None
+        if values is None:
+            continue
+        finite = values.dropna()
+        enough = len(finite) >= 2 and math.isfinite(values.iloc[-1])
+        out[f"{score}_drop_over_training"] = (float(finite.max() - values.iloc[-1]) if enough
+                                              else math.nan)
+    return out
+
+
 def _add_labels(frame: pd.DataFrame) -> None:
-    """``label``: the model with its hyperparameters (only those that vary within the model in
-    this frame when it has more than two)."""
+    """``label``: the model with its hyperparameters, one rule for every model: those that vary
+    among the model's runs in this frame, or all of them when none varies (``ae``, ``vae``:
+    none). So ``beta_vae(beta=2)``, ``beta_vae(beta=4)`` in a β sweep, and
+    ``factor_vae(discriminator_depth=6, discriminator_width=1000, gamma=40)`` alone."""
     hp_cols = hparam_columns(frame)
     labels = []
     for _, row in frame.iterrows():
@@ -153,8 +183,7 @@ def _add_labels(frame: pd.DataFrame) -> None:
         varied = tuple(c.removeprefix("hparams.") for c in hp_cols
                        if same_model[c].nunique(dropna=True) > 1)
         hparams = {c.removeprefix("hparams."): row[c] for c in hp_cols if _present(row[c])}
-        # few hyperparameters: show them all (beta_vae(beta=4)); many: only the swept ones
-        labels.append(model_label(row["model"], hparams, None if len(hparams) <= 2 else varied))
+        labels.append(model_label(row["model"], hparams, varied or None))
     frame["label"] = labels
 
 

@@ -43,6 +43,8 @@ class RunSpec:
     artifacts: dict[str, Any] = field(default_factory=dict)
     #: ``plugins.plugin_record()`` when planned: each loaded plugin and its version.
     plugins: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Score checkpoints every this many training steps on a cheap subset (0: never).
+    eval_every: int = 0
 
     # --- identity -------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
@@ -59,6 +61,8 @@ class RunSpec:
             # a changed plugin (it may add or replace a model, metric or dataset) is a new run;
             # runs without plugins keep the ids they had before plugins existed
             **({"plugins": self.plugins} if self.plugins else {}),
+            # scoring along training adds an output; runs without it keep their ids
+            **({"eval_every": self.eval_every} if self.eval_every else {}),
         }
 
     @property
@@ -108,6 +112,7 @@ class RunSpec:
             version=str(record.get("version", __version__)),
             artifacts=dict(record.get("artifacts", {})),
             plugins={k: dict(v) for k, v in record.get("plugins", {}).items()},
+            eval_every=int(record.get("eval_every", 0)),
         )
 
     def label(self) -> str:
