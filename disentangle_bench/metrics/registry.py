@@ -19,7 +19,7 @@ from .dci import dci, dci_fast
 from .dcimig import dcimig
 from .downstream import PREDICTORS, downstream_task
 from .factor_vae import factor_vae_factor_draws, factor_vae_score
-from .fairness import fairness
+from .fairness import fairness, fairness_factor_draws
 from .infomec import infomec
 from .irs import irs
 from .jemmig import jemmig
@@ -351,6 +351,7 @@ register_metric(MetricSpec(
            "predictor": choice(*PREDICTORS), "chunk_size": _POSITIVE},
     headline_scores=("mean_fairness_mean_pred_mean_sens",),
     score_labels={"mean_fairness_mean_pred_mean_sens": "unfairness (mean TV, lower is fairer)"},
+    factor_draws=fairness_factor_draws,
 ))
 
 
