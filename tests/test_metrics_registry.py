@@ -34,7 +34,7 @@ def tiny():
 def test_names_and_unknown_name_error():
     assert list_metrics() == [
         "beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised",
-        "irs", "mig_sup", "dcimig", "jemmig", "sap_continuous", "downstream_logistic",
+        "irs", "mig_sup", "dcimig", "jemmig", "infomec", "sap_continuous", "downstream_logistic",
         "downstream_gbt", "fairness",
     ]
     with pytest.raises(KeyError, match="known metrics: beta_vae, factor_vae, mig"):

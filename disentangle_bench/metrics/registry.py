@@ -19,7 +19,8 @@ from .dci import dci, dci_fast
 from .dcimig import dcimig
 from .downstream import PREDICTORS, downstream_task
 from .factor_vae import factor_vae_factor_draws, factor_vae_score
-from .fairness import fairness
+from .fairness import fairness, fairness_factor_draws
+from .infomec import infomec
 from .irs import irs
 from .jemmig import jemmig
 from .matrices import MATRICES_KEY, name_factors
@@ -250,6 +251,12 @@ def _binned_gap(function):
     return compute
 
 
+def _infomec(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    return infomec(train["factors"], train["codes"], n_neighbors=p["n_neighbors"],
+                   prune_ratio=p["prune_ratio"], seed=p[SEED_KEY])
+
+
 def _sap_continuous(inputs: MetricInputs, p: dict) -> dict:
     train = inputs.samples("train", p["num_train"], p[SEED_KEY])
     # the continuous branch scores the training sample only; no test draw is made
@@ -290,6 +297,16 @@ for _name, _function, _label in (("mig_sup", mig_sup, "MIG-sup"), ("dcimig", dci
         headline_scores=(_name,), score_labels={_name: _label},
         hidden_scores="jemmig_unnormalised" if _name == "jemmig" else "",
     ))
+register_metric(MetricSpec(
+    name="infomec", compute=_infomec, kind="samples", display_name="InfoMEC",
+    protocol={"num_train": 10000, "n_neighbors": 10, "prune_ratio": 20.0},
+    presets=_MIG_SIZES,
+    rules={"num_train": _SAMPLES, "n_neighbors": _POSITIVE,
+           "prune_ratio": real(1, float("inf"))},
+    headline_scores=("infom", "infoe", "infoc"),
+    score_labels={"infom": "InfoM (modularity)", "infoe": "InfoE (explicitness)",
+                  "infoc": "InfoC (compactness)", "num_active_latents": "InfoMEC: active codes"},
+))
 register_metric(MetricSpec(
     name="sap_continuous", compute=_sap_continuous, kind="samples",
     display_name="SAP (continuous)",
@@ -334,6 +351,7 @@ register_metric(MetricSpec(
            "predictor": choice(*PREDICTORS), "chunk_size": _POSITIVE},
     headline_scores=("mean_fairness_mean_pred_mean_sens",),
     score_labels={"mean_fairness_mean_pred_mean_sens": "unfairness (mean TV, lower is fairer)"},
+    factor_draws=fairness_factor_draws,
 ))
 
 
