@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from .beta_vae import beta_vae_score
+from .bootstrap import INTERVAL_KEY, bootstrap_result
 from .dci import dci, dci_fast
 from .factor_vae import factor_vae_score
 from .matrices import MATRICES_KEY, name_factors
@@ -314,6 +315,7 @@ def evaluate(
     progress: bool = False,
     n_jobs: int | None = None,
     chunk_size: int = 8192,
+    bootstrap: int = 0,
 ) -> dict:
     """Score ``represent`` on ``dataset`` with each metric in ``metrics`` (default: all).
 
@@ -331,6 +333,9 @@ def evaluate(
         progress: print one line per finished metric to stderr.
         n_jobs: processes for the per-factor / per-code classifiers (results do not depend on it).
         chunk_size: images per ``represent`` call for the i.i.d. draws.
+        bootstrap: resamples B of the evaluation rows for the metrics whose bootstrap is cheap
+            (:data:`~.bootstrap.BOOTSTRAPS`: MIG); their results get ``"interval"``:
+            ``{"scores": {score: [lo, hi]}, "method", "resamples", "seconds"}``. 0: none.
 
     Returns:
         ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": str}}``
@@ -371,6 +376,9 @@ def evaluate(
         }
         if matrices:
             results[name][MATRICES_KEY] = name_factors(matrices, dataset.factor_names)
+        interval = bootstrap_result(name, results[name], protocol, inputs.samples, bootstrap)
+        if interval:
+            results[name][INTERVAL_KEY] = interval
         if progress:
             print(f"[metrics] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     results["_environment"] = environment()
