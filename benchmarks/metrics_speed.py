@@ -227,7 +227,8 @@ def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off")) -> Non
     if set(modes) != {"on", "off"}:
         mode = modes[0]
         print(f"{sizes}: code_cache={mode} only, {totals[mode]:.1f} s;",
-              {n: round(r["seconds"], 1) for n, r in results[mode].items() if not n.startswith("_")},
+              {n: round(r["seconds"], 1) for n, r in results[mode].items()
+               if not n.startswith("_")},
               results[mode]["_code_cache"], flush=True)
         return
     cache = results["on"]["_code_cache"]
