@@ -76,24 +76,27 @@ def _preview_command(argv: list[str]) -> int:
 
 
 def _download_command(argv: list[str]) -> int:
-    from .data.files import REMOTE_FILES, REPO_DATASETS, download
+    from .data.files import REPO_DATASETS, download, downloadable, remote_files
 
     parser = _Parser(
         prog="run_benchmark.py download",
         description="Download a real dataset file, verify its published checksum, and put it "
                     "where the loaders look (default: the repository's datasets/).",
     )
-    parser.add_argument("name", choices=sorted(REMOTE_FILES))
+    parser.add_argument("name", choices=downloadable())
     parser.add_argument("--dir", default=None, help="destination folder (default datasets/)")
     args = parser.parse_args(argv)
+    remotes = remote_files(args.name)
     try:
         path = download(args.name, args.dir)
     except OSError as error:  # no network, refused, disk full: nothing partial is left behind
         folder = Path(args.dir) if args.dir else REPO_DATASETS
-        print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
+        print(f"error: cannot download {args.name} from {remotes[0].url}: {error}; "
               f"check the network, or fetch the file by hand into {folder}/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    print(f"{args.name}: {path} (checksum verified)")
+    print(f"{args.name}: {path} ("
+          + ("checksum verified)" if all(r.algorithm for r in remotes) else "no checksum is "
+             "published; every run records the file's SHA-256)"))
     return 0
 
 
@@ -347,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--latent-dim", type=int, default=10, help="latent size (default 10)")
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
-                        help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
+                        help="encoder/decoder (default auto: the preset's network, mlp for cpu; "
+                             "presets without one: conv for 64x64 images, else mlp)")
     budget.add_argument("--precision", choices=["auto", "bf16", "fp32"],
                         help="training precision (default: the preset's; auto = bf16 on CUDA "
                              "and on CPUs with native bf16, else fp32)")
@@ -359,11 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = parser.add_argument_group("metrics")
     metrics.add_argument("--metrics", nargs="+", metavar="NAME",
-                         help="metrics to compute (default: all, with the preset's DCI variant)")
+                         help="metrics to compute: names, or 'all' for every registered metric "
+                              "(default: the preset's set, e.g. cpu leaves out fairness)")
     metrics.add_argument("--protocol", nargs="+", default=[], metavar="METRIC.PARAM=VALUE",
                          help="override a metric protocol parameter, e.g. mig.num_train=2000")
     metrics.add_argument("--eval-seed", type=int, default=0,
                          help="seed of every metric's sampling (default 0)")
+    metrics.add_argument("--eval-every", type=int, default=0, metavar="K",
+                         help="also score every K-th training step on a cheap subset (MIG, "
+                              "FactorVAE score, KL, reconstruction; eval_log.csv per run, "
+                              "plotted against the step in the report); default 0: never")
 
     run = parser.add_argument_group("execution and output")
     run.add_argument("--executor", default="local", choices=list_executors(),
@@ -385,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="print the runs that would execute, then exit")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                     help="import MODULE (or call MODULE:FUNCTION) first: a package that "
+                          "registers models, metrics or datasets (repeatable; any subcommand; "
+                          "installed 'disentangle_bench.plugins' entry points load too; "
+                          "docs/extending.md). Runs record each plugin's version in their id")
     return parser
 
 
@@ -403,6 +417,9 @@ def build_request(args: argparse.Namespace) -> Any:
 
     _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "threads", "num_seeds",
                      "checkpoint_every"))
+    if args.eval_every < 0:
+        raise UsageError(f"--eval-every must be 0 (never) or a positive number of steps, got "
+                         f"{args.eval_every}")
     if args.seeds is not None and min(args.seeds) < 0:
         raise UsageError(f"--seeds must be non-negative, got {min(args.seeds)}")
     flagged = {dest: getattr(args, dest) for dest in HPARAM_FLAGS if getattr(args, dest)}
@@ -432,9 +449,8 @@ def build_request(args: argparse.Namespace) -> Any:
     protocol: dict[str, dict[str, Any]] = {}
     for text in args.protocol:
         metric, param, values = parse_assignment(text, what="--protocol")
-        if len(values) != 1:
-            raise UsageError(f"--protocol takes one value per parameter, got {text!r}")
-        protocol.setdefault(metric, {})[param] = values[0]
+        # several values only for a list parameter (mig.exclude_factors=shape,scale)
+        protocol.setdefault(metric, {})[param] = values[0] if len(values) == 1 else values
     dataset_kwargs: dict[str, Any] = {}
     for text in args.dataset_option:
         key, _, value = text.partition("=")
@@ -450,6 +466,7 @@ def build_request(args: argparse.Namespace) -> Any:
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
         metrics=args.metrics, protocol=protocol, eval_seed=args.eval_seed,
+        eval_every=args.eval_every,
     )
 
 
@@ -567,7 +584,7 @@ def _budget(specs: list[Any]) -> str:
     train = specs[0].train
     return get_preset(specs[0].preset).budget_line(
         steps=train["steps"], batch_size=train["batch_size"], lr=train["lr"],
-        precision=train["precision"])
+        precision=train["precision"], architecture=train["architecture"])
 
 
 def _finish(store: Any, summary: Any, *, report: bool) -> None:
@@ -599,6 +616,34 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _take_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``--plugin NAME`` / ``--plugin=NAME`` anywhere (before any subcommand's own parsing):
+    ``(plugin names, the other arguments)``."""
+    plugins, rest = [], []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--plugin":
+            name = next(tokens, None)
+            if name is None or name.startswith("-"):
+                raise UsageError("--plugin expects a module name (e.g. --plugin mypkg.bench)")
+            plugins.append(name)
+        elif token.startswith("--plugin="):
+            plugins.append(token.partition("=")[2])
+        else:
+            rest.append(token)
+    return plugins, rest
+
+
+def _load_plugins(names: list[str]) -> None:
+    """The installed entry-point plugins, then ``--plugin`` ones; failures are usage errors."""
+    from .plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(names, entry_points=True)
+    except PluginError as error:
+        raise UsageError(_one_line(error)) from error
+
+
 def main(argv: list[str] | None = None) -> int:
     # Threads waiting at OpenMP barriers sleep instead of spinning: on shared cores a spinning
     # thread takes the core its partner needs (benchmarks/shared_cores.py). Read when OpenMP
@@ -606,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        plugins, argv = _take_plugins(argv)
+        _load_plugins(plugins)
         if argv and argv[0] in SUBCOMMANDS:
             try:
                 return SUBCOMMANDS[argv[0]](argv[1:])

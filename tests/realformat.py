@@ -93,3 +93,57 @@ def write_cars(directory: Path, names=("car_001_mesh.mat", "car_010_mesh.mat",
         im[:32, :32, 0] = 255
         scipy.io.savemat(directory / name, {"im": im}, do_compression=True)
     return directory
+
+
+# ---- SmallNORB ---------------------------------------------------------------------------
+NORB_CHUNKS = ("smallnorb-5x46789x9x18x6x2x96x96-training",
+               "smallnorb-5x01235x9x18x6x2x96x96-testing")
+NORB_INSTANCES = ((1,), (0,))  # per chunk, as the real sets split them (4,6-9 / 0-3,5)
+NORB_SIZES = (2, 2, 3, 2)  # category, elevation, azimuth, lighting
+
+
+def norb_code(category, instance, elevation, azimuth, lighting):
+    """A distinct grey level per grid point (camera 0); camera 1 gets 255 - it."""
+    return 20 + 4 * ((((category * 2 + instance) * 2 + elevation) * 3 + azimuth) * 2 + lighting)
+
+
+def norb_matrix(array: np.ndarray) -> bytes:
+    """A NORB binary matrix: int32 magic, int32 ndim, max(ndim, 3) int32 dims, data."""
+    magic = {np.dtype(np.uint8): 0x1E3D4C55, np.dtype(np.int32): 0x1E3D4C54}[array.dtype]
+    dims = list(array.shape) + [1] * (3 - array.ndim)
+    header = np.array([magic, array.ndim, *dims], dtype="<i4").tobytes()
+    return header + array.astype(array.dtype.newbyteorder("<")).tobytes()
+
+
+def write_norb(directory: Path, seed=0) -> Path:
+    """The six files on a reduced grid, rows shuffled (the real files are not grid-ordered);
+    azimuths stored as 0, 2, 4 as in the real info files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for chunk, instances in zip(NORB_CHUNKS, NORB_INSTANCES):
+        rows = [(c, i, e, a, light) for c in range(NORB_SIZES[0]) for i in instances
+                for e in range(NORB_SIZES[1]) for a in range(NORB_SIZES[2])
+                for light in range(NORB_SIZES[3])]
+        rows = [rows[k] for k in rng.permutation(len(rows))]
+        dat = np.zeros((len(rows), 2, 96, 96), dtype=np.uint8)
+        for k, row in enumerate(rows):
+            dat[k, 0] = norb_code(*row)
+            dat[k, 1] = 255 - norb_code(*row)
+        table = np.array(rows, dtype=np.int32)
+        info = table[:, 1:].copy()
+        info[:, 2] *= 2
+        (directory / f"{chunk}-dat.mat").write_bytes(norb_matrix(dat))
+        (directory / f"{chunk}-cat.mat").write_bytes(norb_matrix(table[:, 0].copy()))
+        (directory / f"{chunk}-info.mat").write_bytes(norb_matrix(info))
+    return directory
+
+
+# ---- the painting of scream-dSprites -------------------------------------------------------
+def write_painting(path: Path, height=90, width=110, seed=0) -> Path:
+    """A JPEG (as The_Scream.jpg is) of random RGB texture."""
+    import matplotlib.image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    matplotlib.image.imsave(path, pixels, format="jpeg")
+    return Path(path)

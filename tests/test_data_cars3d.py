@@ -66,3 +66,21 @@ def test_wrong_arrays_give_clear_errors(tmp_path, im, complaint):
     scipy.io.savemat(folder / "car_001_mesh.mat", {"im": im} if im is not None else {"x": 1})
     with pytest.raises(DatasetError, match=complaint):
         Cars3D(folder)
+
+
+def test_resized_images_are_cached_and_rebuilt_when_a_car_changes(tmp_path, monkeypatch):
+    import disentangle_bench.data.cars3d as module
+
+    folder = rf.write_cars(tmp_path / "cars", names=("car_001_mesh.mat", "car_002_mesh.mat"))
+    first = Cars3D(folder)
+    assert len(list(folder.glob(".cars3d-64x64.*.npy"))) == 1
+
+    def refuse(*args):
+        raise AssertionError("resized again although the files did not change")
+
+    monkeypatch.setattr(module, "resize_uint8", refuse)
+    np.testing.assert_array_equal(Cars3D(folder)._images, first._images)
+    scipy.io.savemat(folder / "car_002_mesh.mat", {"x": 1})
+    monkeypatch.undo()
+    with pytest.raises(DatasetError, match="no variable 'im'"):
+        Cars3D(folder)

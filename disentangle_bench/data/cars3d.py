@@ -7,7 +7,8 @@ width, RGB, azimuth (24), elevation (4). Each image is resized to 64×64 with th
 (one per file, 183 in the published folder), object fastest. Objects are numbered by sorted file
 name (disentanglement_lib numbers them in directory-listing order, which differs between file
 systems). The number of cars is read from the folder, so a reduced folder loads too. All
-17,568 resized images are kept in memory as uint8 (216 MB).
+17,568 resized images are kept in memory as uint8 (216 MB) and cached in the folder
+(``.cars3d-64x64.<key>.npy``, rebuilt when any car file changes).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .base import DatasetError, GroundTruthDataset
 from .files import (
     FileDataset,
     bad_file_error,
+    cached_derived_array,
     file_provenance,
     find_data_dir,
     missing_file_error,
@@ -61,11 +63,15 @@ class Cars3D(FileDataset, GroundTruthDataset):
             raise DatasetError(f"{self.path}: no {PATTERN} files in it; put the cars/ folder of "
                                f"{SOURCE} there")
         self.factor_sizes = (4, 24, len(self.files))
+        self._images = cached_derived_array(self.files, "cars3d-64x64", self._read_all,
+                                            (len(self), 64, 64, 3))
+
+    def _read_all(self) -> np.ndarray:
         images = np.empty((len(self), 64, 64, 3), dtype=np.uint8)
         for car, mesh_file in enumerate(self.files):
             views = self._read_mesh(mesh_file)  # (elevation, azimuth, 64, 64, 3)
             images[car::len(self.files)] = views.reshape(-1, 64, 64, 3)
-        self._images = images
+        return images
 
     @classmethod
     def locate(cls) -> Path | None:

@@ -19,6 +19,7 @@ files have only ``images``).
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 import tempfile
@@ -99,7 +100,7 @@ class MPI3D(FileDataset, GroundTruthDataset):
     ) -> np.ndarray:
         """float32 (n, 3, 64, 64) in [0, 1]; deterministic, ``rng`` is unused."""
         rows = self.index_of(factors)
-        images = self._images[rows]  # a memmap fancy index reads these rows only
+        images = self._images[rows]  # reads these rows of the map only
         return images.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
 
     def __getstate__(self) -> dict:
@@ -116,7 +117,7 @@ class MPI3D(FileDataset, GroundTruthDataset):
     def _fail(self, what: str) -> DatasetError:
         return bad_file_error(self.path, "MPI3D", what)
 
-    def _open_images(self) -> np.memmap:
+    def _open_images(self) -> np.ndarray:
         with zipfile.ZipFile(self.path) as archive:
             members = archive.namelist()
             if "images.npy" not in members:
@@ -137,8 +138,17 @@ class MPI3D(FileDataset, GroundTruthDataset):
         return self._map(*self._mapping)
 
     @staticmethod
-    def _map(path: Path, offset: int, shape: tuple[int, ...]) -> np.memmap:
-        return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=shape)
+    def _map(path: Path, offset: int, shape: tuple[int, ...]) -> np.ndarray:
+        """A read-only uint8 array over the file's bytes at ``offset``. The map is advised as
+        random access: a batch touches scattered images, and the kernel's default read-ahead
+        around each one made sampling ~140x slower (measured on a sparse file)."""
+        start = offset - offset % mmap.ALLOCATIONGRANULARITY
+        length = offset - start + int(np.prod(shape))
+        with open(path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), length, access=mmap.ACCESS_READ, offset=start)
+        if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+            mapped.madvise(mmap.MADV_RANDOM)
+        return np.frombuffer(mapped, np.uint8, int(np.prod(shape)), offset - start).reshape(shape)
 
     def _check_header(self, shape: tuple, fortran: bool, dtype: np.dtype) -> tuple[int, ...]:
         if dtype != np.uint8 or fortran or len(shape) != 4 or tuple(shape[1:]) != IMAGE_SHAPE:

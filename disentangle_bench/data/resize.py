@@ -47,14 +47,16 @@ def _pass(images: np.ndarray, axis: int, size: int) -> np.ndarray:
     return np.moveaxis(out, -1, axis)
 
 
-def resize_uint8(images: np.ndarray, size: int) -> np.ndarray:
-    """uint8 (n, H, W[, C]) -> uint8 (n, size, size[, C]) with the Lanczos filter, one pass per
-    axis, the axis reduced more first (PIL's order: horizontal first when both reduce equally),
-    each pass one matrix product over all images, rounded to 8 bits after each."""
+def resize_uint8(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """uint8 (n, H, W[, C]) -> uint8 (n, h, w[, C]) with the Lanczos filter (``size`` is ``(h,
+    w)`` or one int for both), one pass per axis, the axis reduced more first (PIL's order:
+    horizontal first when both reduce equally), each pass one matrix product over all images,
+    rounded to 8 bits after each."""
+    out_h, out_w = (size, size) if isinstance(size, int) else size
     data = (images if images.ndim == 4 else images[..., None]).astype(np.float32)
     height, width = data.shape[1:3]
-    order = (1, 2) if height > width else (2, 1)
-    for axis in order:
-        data = _pass(data, axis, size)
+    order = ((1, out_h), (2, out_w)) if height / out_h > width / out_w else ((2, out_w), (1, out_h))
+    for axis, length in order:
+        data = _pass(data, axis, length)
     out = data.astype(np.uint8)
     return np.ascontiguousarray(out if images.ndim == 4 else out[..., 0])

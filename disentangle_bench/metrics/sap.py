@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .dci import _check_split
+from .matrices import MATRICES_KEY, matrix_record
 from .utils import constant_codes, nan_scores, varying_columns
 
 SAP_KEYS = ("SAP_score",)
@@ -61,6 +62,7 @@ def sap(
     seed: int = 0,
     n_jobs: int | None = None,
     continuous_factors: bool = False,
+    return_matrices: bool = False,
 ) -> dict:
     """SAP score; discrete factors by default, ``continuous_factors=True`` for the R² variant.
 
@@ -80,7 +82,8 @@ def sap(
     *training* sample (the test sample is not used), 0 for codes of variance <= 1e-12.
 
     Returns ``{"SAP_score": float}``; NaN with ``"reason"`` if no factor varies, all codes are
-    constant or there are fewer than 2 codes.
+    constant or there are fewer than 2 codes. ``return_matrices=True`` adds ``"matrices":
+    {"sap_scores": record}``, the (n_codes, K) matrix S (:func:`~.matrices.matrix_record`).
     """
     from joblib import Parallel, delayed
 
@@ -97,8 +100,7 @@ def sap(
     ftr, fte = factors_train[:, scored], factors_test[:, scored]
     if continuous_factors:
         matrix = _code_r2(codes_train, ftr.astype(np.float64))
-        top_two = np.sort(matrix, axis=0)[::-1][:2]
-        return {"SAP_score": float(np.mean(top_two[0] - top_two[1]))}
+        return _sap_scores(matrix, scored, return_matrices, "R² of factor k on code j alone")
     n_codes = codes_train.shape[1]
     n_jobs = min(n_jobs or os.cpu_count() or 1, n_codes)
     jobs = (
@@ -107,5 +109,13 @@ def sap(
     )
     rows = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else [job[0](*job[1]) for job in jobs]
     matrix = np.stack(rows)  # (n_codes, K)
+    return _sap_scores(matrix, scored, return_matrices,
+                       "test accuracy of a one-code linear SVM for factor k")
+
+
+def _sap_scores(matrix: np.ndarray, scored, return_matrices: bool, meaning: str) -> dict:
     top_two = np.sort(matrix, axis=0)[::-1][:2]
-    return {"SAP_score": float(np.mean(top_two[0] - top_two[1]))}
+    scores: dict = {"SAP_score": float(np.mean(top_two[0] - top_two[1]))}
+    if return_matrices:
+        scores[MATRICES_KEY] = {"sap_scores": matrix_record(matrix, scored, meaning)}
+    return scores

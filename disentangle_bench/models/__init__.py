@@ -1,13 +1,23 @@
 """Models: VAE-family objectives on shared encoder/decoder architectures (on ``data``)."""
 
 from .architectures import ARCHITECTURES, build_architecture, check_architecture
-from .base import LossOutput, Objective, bernoulli_nll, gaussian_kl_per_dim
-from .registry import check_model_hparams, get_model, list_models, model_class, model_defaults
+from .base import ADAM, LossOutput, Objective, OptimizerGroup, bernoulli_nll, gaussian_kl_per_dim
+from .registry import (
+    check_model_hparams,
+    get_model,
+    list_models,
+    model_class,
+    model_defaults,
+    register_model,
+    unregister_model,
+)
 
 __all__ = [
+    "ADAM",
     "ARCHITECTURES",
     "LossOutput",
     "Objective",
+    "OptimizerGroup",
     "bernoulli_nll",
     "build_architecture",
     "check_architecture",
@@ -17,4 +27,6 @@ __all__ = [
     "list_models",
     "model_class",
     "model_defaults",
+    "register_model",
+    "unregister_model",
 ]

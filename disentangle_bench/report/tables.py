@@ -1,11 +1,15 @@
-"""Summary tables: mean ± std (sample std, ddof = 1) and n over seeds, per model × hyperparameters.
+"""Summary tables: per model × hyperparameters, the mean, a 95 % interval, the median and n over
+training seeds.
 
 ``summary_table(results)`` takes ``sweep.load_results(...)`` and returns one row per group (a
 model with one hyperparameter setting, plus any other config field that differs between runs,
 e.g. ``steps``), with ``n`` (finished seeds), ``failed`` and, for every value column,
-``<column>.mean`` and ``<column>.std``. Value columns: ``reconstruction``, ``kl``,
-``active_units`` and every ``<metric>.<score>`` column. ``markdown_table`` renders it
-transposed (one row per value, one column per group), which reads well with many metrics.
+``<column>.mean``, ``.std`` (ddof 1), ``.lo`` / ``.hi`` (the 95 % Student-t interval of the mean
+over the seeds, :data:`INTERVAL`), ``.median`` and ``.finite`` (how many of the n runs have a
+finite score: an undefined (NaN) score is left out of the mean but always counted here). Value
+columns: ``reconstruction``, ``kl``, ``active_units`` and every ``<metric>.<score>`` column.
+``markdown_table`` renders it transposed (one row per value, one column per group) with cells
+``mean [lo, hi] (n)``, or ``(k/n)`` when only k of the n runs have a finite score.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..sweep.results import RUN_INTERVAL_MARK
+from .stats import t_interval
+
+#: What the interval in every cell is.
+INTERVAL = "95 % Student-t interval of the mean over training seeds"
 
 #: Config fields that, when they differ between runs, separate groups (seeds never do).
 GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
@@ -40,6 +50,7 @@ def value_columns(results: pd.DataFrame) -> list[str]:
     headline = [c for c in HEADLINE_COLUMNS if c in results.columns]
     scores = [c for c in results.columns
               if "." in c and not c.startswith("hparams.") and not _hidden(c)
+              and RUN_INTERVAL_MARK not in c
               and pd.to_numeric(results[c], errors="coerce").notna().any()]
     order_of = {name: rank for rank, name in enumerate(list_metrics())}
 
@@ -73,9 +84,13 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
         row["failed"] = int((group["status"] == "failed").sum())
         row["seeds"] = " ".join(str(s) for s in sorted(done["seed"].tolist()))
         for column in values:
-            numbers = pd.to_numeric(done[column], errors="coerce").dropna().to_numpy(float)
+            numbers = pd.to_numeric(done[column], errors="coerce").to_numpy(float)
+            numbers = numbers[np.isfinite(numbers)]
             row[f"{column}.mean"] = float(numbers.mean()) if len(numbers) else math.nan
             row[f"{column}.std"] = float(numbers.std(ddof=1)) if len(numbers) > 1 else math.nan
+            row[f"{column}.lo"], row[f"{column}.hi"] = t_interval(numbers)
+            row[f"{column}.median"] = float(np.median(numbers)) if len(numbers) else math.nan
+            row[f"{column}.finite"] = len(numbers)
         rows.append(row)
     table = pd.DataFrame(rows)
     return table.iloc[_group_order(table, keys)].reset_index(drop=True)
@@ -126,6 +141,19 @@ def _format_number(value: float, digits: int) -> str:
     return f"{value:.{digits - 1}e}"
 
 
+def format_interval(mean: float, lo: float, hi: float, finite: int, n: int, *,
+                    digits: int = 3) -> str:
+    """``0.512 [0.470, 0.554] (3)``; ``(2/3)`` when only 2 of the 3 runs have a finite score;
+    no interval with one finite value; ``– (0/3)`` when none has."""
+    count = f"({finite})" if finite == n else f"({finite}/{n})"
+    if finite == 0 or mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return f"– {count}" if n else "–"
+    text = _format_number(mean, digits)
+    if lo is not None and math.isfinite(lo) and math.isfinite(hi):
+        text += f" [{_format_number(lo, digits)}, {_format_number(hi, digits)}]"
+    return f"{text} {count}"
+
+
 def display_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The transposed, formatted table: rows = values (+ ``n``), columns = group labels."""
     if summary.empty:
@@ -136,15 +164,18 @@ def display_table(summary: pd.DataFrame) -> pd.DataFrame:
         cells = {"n (seeds)": f"{row['n']}" + (f" ({row['failed']} failed)" if row["failed"]
                                                 else "")}
         for value in values:
-            cells[value] = format_mean_std(row[f"{value}.mean"], row[f"{value}.std"])
+            cells[value] = format_interval(row[f"{value}.mean"], row.get(f"{value}.lo"),
+                                           row.get(f"{value}.hi"),
+                                           int(row.get(f"{value}.finite", row["n"])),
+                                           int(row["n"]))
         columns[row["label"]] = cells
     frame = pd.DataFrame(columns)
     frame.index.name = "value"
     return frame
 
 
-def markdown_table(summary: pd.DataFrame) -> str:
-    """GitHub Markdown of :func:`display_table`."""
+def markdown_table(summary: pd.DataFrame, command: str | None = None) -> str:
+    """GitHub Markdown of :func:`display_table`, followed by :func:`table_notes`."""
     frame = display_table(summary)
     if frame.empty:
         return "_no runs_\n"
@@ -153,10 +184,68 @@ def markdown_table(summary: pd.DataFrame) -> str:
              "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
     for index, row in frame.iterrows():
         lines.append("| " + " | ".join([str(index), *row.astype(str).tolist()]) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + "\n\n".join(table_notes(summary, command)) + "\n"
+
+
+def table_notes(summary: pd.DataFrame, command: str | None = None) -> list[str]:
+    """What the cells mean, and, when a configuration has one seed, that it has no interval
+    and the command that gives one."""
+    notes = [f"Cells: mean [{INTERVAL}] (n seeds); (k/n): only k of the n runs have a finite "
+             "score, the others are undefined (NaN, the reason is in results.csv) and are not "
+             "in the mean."]
+    if not summary.empty and (summary["n"] == 1).any():
+        single = ", ".join(str(label) for label in summary.loc[summary["n"] == 1, "label"])
+        notes.append(f"**No interval**: {single} had one seed, and one seed gives no interval "
+                     f"and no test. For intervals run `{more_seeds_command(command)}`.")
+    return notes
+
+
+def more_seeds_command(command: str | None, seeds: int = 3) -> str:
+    """``command`` with ``--num-seeds N`` (replacing any ``--seeds`` / ``--num-seeds``)."""
+    import shlex
+
+    words = shlex.split(command) if command else ["run_benchmark.py"]
+    kept, skip = [], False
+    for word in words:
+        if skip and not word.startswith("-"):
+            continue
+        skip = word in ("--seeds", "--num-seeds")
+        if not skip and not word.startswith(("--seeds=", "--num-seeds=")):
+            kept.append(word)
+    if kept and kept[0].endswith(".py"):
+        kept.insert(0, "python")
+    return shlex.join([*kept, "--num-seeds", str(seeds)])
 
 
 def text_table(summary: pd.DataFrame) -> str:
     """Plain-text rendering for the terminal."""
     frame = display_table(summary)
     return frame.to_string() if not frame.empty else "(no runs)"
+
+
+def evaluation_noise(results: pd.DataFrame) -> pd.DataFrame:
+    """For each score with per-run intervals (``<score>@lo`` / ``@hi``, a bootstrap of each
+    run's evaluation rows): the median half-width of those intervals over the finished runs,
+    next to the seed standard deviation pooled over configurations (training noise)."""
+    done = results[results["status"] == "finished"] if "status" in results else results
+    rows = []
+    for low in (c for c in done.columns if c.endswith(f"{RUN_INTERVAL_MARK}lo")):
+        score = low.removesuffix(f"{RUN_INTERVAL_MARK}lo")
+        high = f"{score}{RUN_INTERVAL_MARK}hi"
+        half = ((pd.to_numeric(done[high], errors="coerce")
+                 - pd.to_numeric(done[low], errors="coerce")) / 2).dropna()
+        if half.empty or score not in done:
+            continue
+        keys = group_columns(done)
+        values = pd.to_numeric(done[score], errors="coerce")
+        groups = [g.dropna().to_numpy(float) for _, g in values.groupby(
+            [done[k].astype(str) for k in keys])]
+        dof = sum(len(g) - 1 for g in groups if len(g) > 1)
+        pooled = (math.sqrt(sum(((g - g.mean()) ** 2).sum() for g in groups if len(g) > 1)
+                            / dof) if dof else math.nan)
+        rows.append({"score": score, "runs": len(half),
+                     "evaluation half-width (median)": float(half.median()),
+                     "seed std (pooled)": pooled})
+    return pd.DataFrame(rows, columns=["score", "runs", "evaluation half-width (median)",
+                                       "seed std (pooled)"])
+

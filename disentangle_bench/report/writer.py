@@ -5,8 +5,8 @@ Everything is read from the results store (``sweep.load_results`` plus each run'
 directory alone, without torch or the trained models.
 
 Output, in the results directory: ``results.csv`` (one row per run), ``summary.csv`` and
-``summary.md`` (mean ± std over seeds), ``plots/*.png``, ``report.html`` (images embedded as
-base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
+``summary.md`` (mean [95 % interval] (n) over seeds), ``plots/*.png``, ``report.html`` (images
+embedded as base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
 """
 
 from __future__ import annotations
@@ -24,10 +24,24 @@ import pandas as pd
 from ..atomic import write_text_atomic
 from ..sweep.results import load_results
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
-from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
+from ..sweep.store import ARTIFACTS, EVAL_LOG, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
-from .tables import markdown_table, summary_table, text_table, value_columns
+from .latents import name_latents
+from .locatello import (
+    MIN_PAIRED_RUNS,
+    rank_correlations,
+    variance_decomposition,
+    variance_markdown,
+)
+from .tables import (
+    evaluation_noise,
+    markdown_table,
+    summary_table,
+    table_notes,
+    text_table,
+    value_columns,
+)
 
 
 @dataclass
@@ -59,7 +73,8 @@ def write_tables(root: Path | str, *, all_runs: bool = False,
     summary = summary_table(results)
     results_csv = write_text_atomic(out / "results.csv", results.to_csv(index=False))
     summary_csv = write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
-    summary_md = write_text_atomic(out / "summary.md", markdown_table(summary))
+    command = (store.read_sweep() or {}).get("command")
+    summary_md = write_text_atomic(out / "summary.md", markdown_table(summary, command))
     return ReportPaths(out, results_csv, summary_csv, summary_md, text_table(summary))
 
 
@@ -95,9 +110,9 @@ def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | Non
         return None
 
 
-def _load_log(store: RunStore, run_id: str) -> pd.DataFrame | None:
+def _load_log(store: RunStore, run_id: str, name: str = TRAIN_LOG) -> pd.DataFrame | None:
     try:
-        return pd.read_csv(store.run_dir(run_id) / TRAIN_LOG)
+        return pd.read_csv(store.run_dir(run_id) / name)
     except (OSError, ValueError, pd.errors.EmptyDataError):
         return None
 
@@ -125,7 +140,18 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
     for param in plots.swept_params(results):
         path = plots.plot_metric_vs_param(results, param, columns,
                                           plot_dir / f"metrics_vs_{param}.png", colors=colors)
-        figures.append((f"Scores vs {plots.PRETTY.get(param, param)}", path))
+        figures.append((f"Scores vs {plots.PRETTY.get(param, param)} (mean, 95 % t-interval "
+                        "over seeds, every seed a point)", path))
+    path = plots.plot_metric_strips(results, columns, labels, plot_dir / "metrics_by_model.png",
+                                    colors=colors)
+    figures.append(("Every score per model: each seed a point, mean and 95 % t-interval", path))
+
+    headline = plots.plotted_columns(columns)
+    correlations = rank_correlations(results, headline)
+    if len(done) >= MIN_PAIRED_RUNS and correlations.notna().to_numpy().sum() > len(headline):
+        path = plots.plot_rank_correlations(correlations, plot_dir / "rank_correlations.png")
+        figures.append(("Rank correlation between scores over all runs (Locatello et al. "
+                        "2019, Sec. 5.2)", path))
 
     artifacts = {run_id: _load_artifacts(store, run_id) for run_id in done["run_id"]}
     kl_by_group = {label: [artifacts[r]["kl_per_dim"] for r in done[done["label"] == label]
@@ -137,6 +163,20 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
         path = plots.plot_kl_per_dim(kl_by_group, plot_dir / "kl_per_dim.png", colors=colors,
                                      active_threshold=ACTIVE_UNIT_THRESHOLD)
         figures.append(("KL per latent dimension (sorted)", path))
+
+    along = {label: [log for r in done[done["label"] == label]["run_id"]
+                     if (log := _load_log(store, r, EVAL_LOG)) is not None]
+             for label in first_run}
+    along = {k: v for k, v in along.items() if v}
+    if along:
+        series = [c for c in ("mig.discrete_mig", "factor_vae.eval_accuracy", "kl",
+                              "reconstruction") if any(c in log for v in along.values()
+                                                       for log in v)]
+        path = plots.plot_training_curves(along, plot_dir / "metrics_along_training.png",
+                                          colors=colors, series=series)
+        figures.append(("Scores along training (--eval-every; cheap subset: MIG on 1,000 "
+                        "points, FactorVAE score on 300/150 votes, KL and reconstruction on "
+                        "500 images; mean over seeds, min–max band)", path))
 
     logs = {label: [log for r in done[done["label"] == label]["run_id"]
                     if (log := _load_log(store, r)) is not None] for label in first_run}
@@ -155,15 +195,50 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
         figures.append(("Reconstructions (first seed of each model)", path))
 
     for label, run_id in first_run.items():
-        if artifacts.get(run_id) is None:
-            continue
         seed = int(done.loc[done["run_id"] == run_id, "seed"].iloc[0])
         title = f"{plots.model_display(label)}, seed {seed}"
-        path = plots.plot_traversals(artifacts[run_id], title,
-                                     plot_dir / f"traversals_{_slug(label)}.png",
-                                     active_threshold=ACTIVE_UNIT_THRESHOLD)
-        figures.append((f"Latent traversals: {plots.model_display(label)} (seed {seed})", path))
+        matrices = run_matrices(store, run_id)
+        names = ({n.latent: str(n) for n in name_latents(matrices["mutual_information"])}
+                 if "mutual_information" in matrices else None)
+        if artifacts.get(run_id) is not None:
+            path = plots.plot_traversals(artifacts[run_id], title,
+                                         plot_dir / f"traversals_{_slug(label)}.png",
+                                         active_threshold=ACTIVE_UNIT_THRESHOLD,
+                                         latent_names=names)
+            figures.append((f"Latent traversals: {plots.model_display(label)} (seed {seed})"
+                            + ("; each latent named by the factor it carries most" if names
+                               else ""), path))
+        if matrices:
+            path = plots.plot_matrices(matrices, f"{title}: latents × factors",
+                                       plot_dir / f"matrices_{_slug(label)}.png")
+            figures.append((f"Matrices behind MIG, DCI and SAP: {plots.model_display(label)} "
+                            f"(seed {seed})", path))
     return figures
+
+
+def run_matrices(store: RunStore, run_id: str) -> dict[str, dict]:
+    """The matrices a finished run's metrics stored (``mutual_information``,
+    ``dci_importance``, ``sap_scores``), by name; empty when none."""
+    record = store.read_metrics(run_id) or {}
+    found: dict[str, dict] = {}
+    for result in record.get("metrics", {}).values():
+        if isinstance(result, dict) and isinstance(result.get("matrices"), dict):
+            found.update(result["matrices"])
+    return found
+
+
+def latent_table(store: RunStore, results: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """(model label, seed, "z0 → posX (MI …, gap …); z1 → …") for the first seed of each
+    model configuration whose MIG stored its mutual-information matrix."""
+    done = results[results["status"] == "finished"]
+    rows = []
+    for label in dict.fromkeys(done["label"]):
+        first = done[done["label"] == label].sort_values("seed").iloc[0]
+        matrices = run_matrices(store, first["run_id"])
+        if "mutual_information" in matrices:
+            names = name_latents(matrices["mutual_information"])
+            rows.append((str(label), int(first["seed"]), "; ".join(str(n) for n in names)))
+    return rows
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -219,8 +294,57 @@ def _timing(results: pd.DataFrame) -> str:
             f"(training {train / 60:.1f} min), as recorded at run time")
 
 
+def _undefined(results: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(label, seed, metric, reason) of every finished run with an undefined (NaN) score."""
+    done = results[results["status"] == "finished"] if "status" in results else results
+    rows = []
+    for column in (c for c in done.columns if c.endswith(".reason")):
+        for _, run in done[done[column].notna()].iterrows():
+            rows.append((str(run["label"]), str(run["seed"]), column.removesuffix(".reason"),
+                         str(run[column])))
+    return rows
+
+
+def _md_inline_to_html(text: str) -> str:
+    """The table notes' Markdown (``**bold**``, ```code```) as escaped HTML."""
+    import re
+
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
 def _image_data(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+LATENT_NOTE = ("Each latent z_j is named by the factor v_k with the largest share of its entropy "
+               "carried, I(z_j; v_k) / H(v_k) from MIG's 20-bin estimator (MI), and the gap to the "
+               "latent's second-largest share; 'none' below 0.05. First seed of each model.")
+
+NOISE_NOTE = ("Per run, MIG's evaluation sample is bootstrapped (200 resamples of its rows, "
+              "bins fixed; results.csv: mig.discrete_mig@lo / @hi): the median half-width of "
+              "those 95 % intervals is the noise of one evaluation, to set against the spread "
+              "between training seeds. DCI, SAP and explicitness refit classifiers per "
+              "resample and are not bootstrapped (too slow for the default sweep).")
+
+
+VARIANCE_NOTE = ("Share of each score's variance across the finished runs explained by the "
+                 "objective (model), by its hyperparameters (configurations within a model) and "
+                 "by the seed (runs of one configuration): nested sums of squares, summing to "
+                 "100 % (Locatello et al. 2019, Sec. 5.3). With one seed per configuration the "
+                 "seed share is 0 by construction, not a finding.")
+
+
+def _md_table_to_html(text: str) -> str:
+    """A pipe table (header, rule, rows) as an HTML table."""
+    rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("|")]
+    if len(rows) < 2:
+        return f"<p>{html.escape(text)}</p>"
+    head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>"
+                   for row in rows[2:])
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 CSS = """
@@ -234,7 +358,7 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 .budget{background:#fff6d6;border:1px solid #e6cf7a;padding:.6em .9em;border-radius:4px}
 .fail{color:#a40000}.verdict-consistent,.verdict-holds{color:#05612a}
 .verdict-higher,.verdict-lower,.verdict-does-not-hold{color:#a40000}
-.verdict-not-comparable,.verdict-not-enough-data{color:#777}
+.verdict-not-comparable,.verdict-not-enough-data,.verdict-inconclusive{color:#777}
 table.claims td{text-align:left}figure{margin:1.2em 0}figure img{max-width:100%}
 figcaption{font-size:.9em;color:#555;margin-top:.3em}code{font-size:.9em}
 """
@@ -258,9 +382,17 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
         parts += [f"<li class='fail'>{esc(label)} <code>{esc(rid)}</code>: {esc(err)}</li>"
                   for label, rid, err in failures]
         parts.append("</ul>")
-    parts.append("<h2>Results: mean ± std over seeds</h2>")
+    parts.append("<h2>Results: mean [95 % interval] (n) over seeds</h2>")
     table = _display(summary)
     parts.append(table.to_html(escape=True, border=0) if not table.empty else "<p>no runs</p>")
+    parts += [f"<p>{_md_inline_to_html(note)}</p>"
+              for note in table_notes(summary, manifest.get("command"))]
+    undefined = _undefined(results)
+    if undefined:
+        parts.append("<h3>Undefined scores</h3><ul>")
+        parts += [f"<li>{esc(label)}, seed {esc(seed)}: {esc(metric)}: {esc(reason)}</li>"
+                  for label, seed, metric, reason in undefined]
+        parts.append("</ul>")
     parts.append("<p>reconstruction: Bernoulli negative log-likelihood of held-out images "
                  "(nats per image); kl: total KL of the posterior to the prior (nats); active "
                  f"units: latents with mean KL above {ACTIVE_UNIT_THRESHOLD} nats. Per-run values: "
@@ -269,6 +401,23 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    noise = evaluation_noise(results)
+    if not noise.empty:
+        parts.append(f"<h3>Evaluation noise vs seed noise</h3><p>{esc(NOISE_NOTE)}</p>")
+        parts.append(noise.to_html(index=False, border=0, float_format="{:.3g}".format))
+    variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
+    if not variance.empty and (results["status"] == "finished").sum() >= 2:
+        parts.append("<h2>What moves the scores: objective, hyperparameters, seed</h2><p>"
+                     + esc(VARIANCE_NOTE) + "</p>")
+        parts.append(_md_table_to_html(variance_markdown(variance)))
+    latents = latent_table(store, results)
+    if latents:
+        parts.append("<h2>Latents named by the factor they carry</h2><p>" + esc(LATENT_NOTE)
+                     + "</p><table><tr><th>model</th><th>seed</th><th>latents</th></tr>")
+        parts += [f"<tr><td>{esc(plots.model_display(label))}</td><td>{seed}</td>"
+                  f"<td style='text-align:left'>{esc(names)}</td></tr>"
+                  for label, seed, names in latents]
+        parts.append("</table>")
     parts.append(claims)
     parts.append("<h2>Configuration</h2><table>")
     parts += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
@@ -308,10 +457,36 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
         lines += ["## Runs that did not finish", ""]
         lines += [f"- **{label}** `{rid}`: {err}" for label, rid, err in failures]
         lines.append("")
-    lines += ["## Results: mean ± std over seeds", "", markdown_table(summary)]
+    lines += ["## Results: mean [95 % interval] (n) over seeds", "",
+              markdown_table(summary, manifest.get("command"))]
+    undefined = _undefined(results)
+    if undefined:
+        lines += ["### Undefined scores", ""]
+        lines += [f"- {label}, seed {seed}: {metric}: {reason}"
+                  for label, seed, metric, reason in undefined]
+        lines.append("")
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(paths.root)})", ""]
+    noise = evaluation_noise(results)
+    if not noise.empty:
+        lines += ["### Evaluation noise vs seed noise", "", NOISE_NOTE, "",
+                  "| " + " | ".join(noise.columns) + " |",
+                  "|---|" + "---:|" * (len(noise.columns) - 1)]
+        lines += ["| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v)
+                                    for v in row) + " |"
+                  for row in noise.itertuples(index=False)]
+        lines.append("")
+    variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
+    if not variance.empty and (results["status"] == "finished").sum() >= 2:
+        lines += ["## What moves the scores: objective, hyperparameters, seed", "",
+                  VARIANCE_NOTE, "", variance_markdown(variance), ""]
+    latents = latent_table(store, results)
+    if latents:
+        lines += ["## Latents named by the factor they carry", "", LATENT_NOTE, "",
+                  "| model | seed | latents |", "|---|---|---|"]
+        lines += [f"| {label} | {seed} | {names} |" for label, seed, names in latents]
+        lines.append("")
     lines += [claims, ""]
     lines += ["## Configuration", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _config_rows(results, store)]

@@ -12,8 +12,14 @@ Columns (documented in docs/runner.md):
   ``unsupervised`` metric when it ran, else from the run's artifact sample
   (``summary_source`` says which);
 * every metric score as ``<metric>.<score>`` (e.g. ``mig.discrete_mig``,
-  ``dci.disentanglement``), exactly the names the metric returns (non-numeric entries such as
-  a ``reason`` are left out);
+  ``dci.disentanglement``), exactly the names the metric returns; ``<metric>.reason`` says why a
+  metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
+  disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
+  active dimension; see :data:`DLIB_DEGENERATE`);
+* with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
+  ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from eval_log.csv);
+* ``<metric>.<score>@lo`` / ``@hi``: the run's 95 % interval of a score from its own
+  evaluation sample, where one was computed (MIG: a bootstrap of the evaluation rows);
 * timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
 """
 
@@ -26,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from .spec import model_label
-from .store import RunStatus, RunStore
+from .store import EVAL_LOG, RunStatus, RunStore
 
 IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "model", "dataset", "seed"]
 SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
@@ -85,6 +91,9 @@ def _row(store: RunStore, run_id: str) -> dict[str, Any] | None:
         record = store.read_metrics(run_id) or {}
         row.update(record.get("summary", {}))
         row.update(flatten_scores(record.get("metrics", {})))
+        row.update(undefined_scores(record.get("metrics", {})))
+        row.update(run_intervals(record.get("metrics", {})))
+        row.update(along_training_columns(store.run_dir(run_id) / EVAL_LOG))
         for key in ("train_seconds", "metrics_seconds", "seconds"):
             row[key] = record.get(key)
     elif status is RunStatus.FAILED:
@@ -106,6 +115,82 @@ def flatten_scores(metrics: dict[str, Any]) -> dict[str, float]:
                 continue
             flat[f"{name}.{key}"] = math.nan if value is None else float(value)
     return flat
+
+
+#: disentanglement_lib's value where a score is undefined here: ``(metric, score, reason
+#: fragment) -> value``. Only cases where dlib returns a number are listed: its FactorVAE score
+#: returns 0 accuracies when no dimension is active. (Its β-VAE score on constant features fits
+#: the classifier anyway and reports the majority-class share, which the stored row cannot
+#: reproduce, so no dlib column is made for it.)
+DLIB_DEGENERATE = {("factor_vae", "train_accuracy", "no active dimension"): 0.0,
+                   ("factor_vae", "eval_accuracy", "no active dimension"): 0.0}
+
+
+def undefined_scores(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``<metric>.reason`` (why a score is NaN, one line) for each metric that gave one, and the
+    disentanglement_lib-compatible columns ``<metric>.dlib_<score>``: the score itself, or
+    dlib's number for its degenerate cases (:data:`DLIB_DEGENERATE`)."""
+    out: dict[str, Any] = {}
+    for name, result in metrics.items():
+        if name.startswith("_") or not isinstance(result, dict):
+            continue
+        scores = result.get("scores", result)
+        reason = scores.get("reason")
+        if isinstance(reason, str) and reason:
+            out[f"{name}.reason"] = reason
+        for (metric, score, fragment), value in DLIB_DEGENERATE.items():
+            if metric != name or score not in scores:
+                continue
+            ours = scores[score]
+            undefined = ours is None or (isinstance(ours, float) and math.isnan(ours))
+            degenerate = undefined and fragment in str(reason or "")
+            out[f"{name}.dlib_{score}"] = value if degenerate else (
+                math.nan if undefined else float(ours))
+    return out
+
+
+#: Marks the per-run interval columns ``<metric>.<score>@lo`` / ``@hi`` (not scores).
+RUN_INTERVAL_MARK = "@"
+
+
+def run_intervals(metrics: dict[str, Any]) -> dict[str, float]:
+    """``<metric>.<score>@lo`` / ``@hi``: the run's own interval of a score from its
+    evaluation sample (``metrics.evaluate(..., bootstrap=B)``: a bootstrap of the evaluation
+    rows), where the metric stored one."""
+    out: dict[str, float] = {}
+    for name, result in metrics.items():
+        if name.startswith("_") or not isinstance(result, dict):
+            continue
+        for score, bounds in (result.get("interval") or {}).get("scores", {}).items():
+            low, high = (math.nan if v is None else float(v) for v in bounds)
+            out[f"{name}.{score}{RUN_INTERVAL_MARK}lo"] = low
+            out[f"{name}.{score}{RUN_INTERVAL_MARK}hi"] = high
+    return out
+
+
+#: Scores of eval_log.csv (``--eval-every``) summarised per run; higher is better for each.
+ALONG_TRAINING_SCORES = ("factor_vae.eval_accuracy", "mig.discrete_mig")
+
+
+def along_training_columns(path: Path) -> dict[str, float]:
+    """``<score>_drop_over_training`` for each of :data:`ALONG_TRAINING_SCORES` in a run's
+    eval_log.csv: the best checkpoint's score minus the last one's (0 = never worse than at
+    its best; large = training longer lost what it had). NaN with fewer than 2 checkpoints;
+    nothing when the run has no eval_log.csv."""
+    try:
+        log = pd.read_csv(path).sort_values("step")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return {}
+    out = {}
+    for score in ALONG_TRAINING_SCORES:
+        values = pd.to_numeric(log.get(score), errors="coerce") if score in log else None
+        if values is None:
+            continue
+        finite = values.dropna()
+        enough = len(finite) >= 2 and math.isfinite(values.iloc[-1])
+        out[f"{score}_drop_over_training"] = (float(finite.max() - values.iloc[-1]) if enough
+                                              else math.nan)
+    return out
 
 
 def _add_labels(frame: pd.DataFrame) -> None:

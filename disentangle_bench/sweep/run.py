@@ -17,7 +17,19 @@ from typing import Any
 
 from ..atomic import write_npz_atomic, write_text_atomic
 from .spec import RunSpec
-from .store import ARTIFACTS, CHECKPOINT_DIR, TRAIN_LOG, RunStatus, RunStore, environment_summary
+from .store import (
+    ARTIFACTS,
+    CHECKPOINT_DIR,
+    EVAL_LOG,
+    TRAIN_LOG,
+    RunStatus,
+    RunStore,
+    environment_summary,
+)
+
+#: Bootstrap resamples of the evaluation rows behind each run's own intervals (MIG only: the
+#: metrics whose bootstrap is cheap; benchmarks/interval_cost.py measures the cost).
+RUN_BOOTSTRAP = 200
 
 #: Latents whose mean KL to the prior exceeds this many nats count as active units.
 ACTIVE_UNIT_THRESHOLD = 0.01
@@ -70,10 +82,68 @@ def run_one(spec: RunSpec, store_root: Path | str, *, progress: bool = True) -> 
 
 
 def _train(spec: RunSpec, run_dir: Path, *, progress: bool) -> Any:
-    from ..training import TrainConfig, train
+    from ..training import StepCallback, TrainConfig, train
 
     config = TrainConfig.from_dict(spec.train)
-    return train(config, out_dir=run_dir / CHECKPOINT_DIR, progress=progress)
+    callback = (StepCallback(spec.eval_every, _AlongTraining(spec, run_dir))
+                if spec.eval_every else None)
+    return train(config, out_dir=run_dir / CHECKPOINT_DIR, progress=progress, callback=callback)
+
+
+#: The cheap subset scored along training (``--eval-every``): sizes of the metrics' smoke
+#: protocol for MIG and the FactorVAE score, and KL / reconstruction on ALONG_IMAGES images.
+ALONG_METRICS = {"mig": {"num_train": 1000},
+                 "factor_vae": {"batch_size": 16, "num_train": 300, "num_eval": 150,
+                                "num_variance_estimate": 1000}}
+ALONG_IMAGES = 500
+
+
+def training_scores(dataset: Any, trained: Any, eval_seed: int) -> dict[str, float]:
+    """The along-training scores of one checkpoint: ``mig.discrete_mig``,
+    ``factor_vae.eval_accuracy``, ``kl`` (total, nats) and ``reconstruction`` (nats/image) on
+    the cheap subset (:data:`ALONG_METRICS`, :data:`ALONG_IMAGES`), all at ``eval_seed`` so
+    every checkpoint sees the same samples."""
+    import numpy as np
+
+    from ..metrics import evaluate, kl_to_standard_normal
+
+    results = evaluate(dataset, trained.encode, list(ALONG_METRICS), seed=eval_seed,
+                       overrides=ALONG_METRICS, n_jobs=1)
+    row = {"mig.discrete_mig": results["mig"]["scores"]["discrete_mig"],
+           "factor_vae.eval_accuracy": results["factor_vae"]["scores"]["eval_accuracy"]}
+    images = dataset.sample_observations(ALONG_IMAGES, np.random.default_rng([eval_seed, 7]))
+    row["reconstruction"] = float(np.mean(trained.reconstruction_nll(images)))
+    if getattr(trained, "has_posterior", True):
+        row["kl"] = float(np.sum(kl_to_standard_normal(*trained.posterior(images))))
+    return {k: float(v) if v is not None else float("nan") for k, v in row.items()}
+
+
+class _AlongTraining:
+    """The ``--eval-every`` callback: scores the checkpoint and rewrites eval_log.csv (one row
+    per step, atomically; rows of a previous, interrupted attempt are kept)."""
+
+    def __init__(self, spec: RunSpec, run_dir: Path):
+        self.spec, self.path = spec, run_dir / EVAL_LOG
+        self.dataset = None
+
+    def __call__(self, step: int, trained: Any) -> None:
+        import pandas as pd
+
+        from ..data import get_dataset
+
+        if self.dataset is None:
+            self.dataset = get_dataset(self.spec.dataset, **self.spec.train.get("dataset_kwargs",
+                                                                                 {}))
+        started = time.perf_counter()
+        row = {"step": step, **training_scores(self.dataset, trained, self.spec.eval_seed)}
+        row["seconds"] = time.perf_counter() - started
+        try:
+            rows = pd.read_csv(self.path)
+            rows = rows[rows["step"] != step]
+        except (OSError, ValueError, pd.errors.EmptyDataError):
+            rows = pd.DataFrame()
+        table = pd.concat([rows, pd.DataFrame([row])]).sort_values("step")
+        write_text_atomic(self.path, table.to_csv(index=False))
 
 
 def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
@@ -105,13 +175,17 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     check rescores stored models through this same function."""
     from ..data import get_dataset
     from ..metrics import evaluate
+    from ..plugins import ensure_plugins
     from .artifacts import compute_artifacts
+
+    ensure_plugins(spec.plugins)  # e.g. the regression check rescoring a plugin's metric
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
     posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
     scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=eval_seed,
                       overrides=spec.protocol, posterior=posterior,
-                      reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs)
+                      reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs,
+                      bootstrap=RUN_BOOTSTRAP)
     arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
     scores["_dataset"] = {"name": dataset.name, "factor_sizes": list(dataset.factor_sizes),
                           **dataset.provenance()}
@@ -150,10 +224,13 @@ def _one_line(error: BaseException) -> str:
 
 def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False) -> dict:
     """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out.
-    After a stop request (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
+    In a fresh worker process it first loads the plugins the spec names; after a stop request
+    (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
     from ..interrupt import check_not_stopped
+    from ..plugins import ensure_plugins
 
     check_not_stopped()
+    ensure_plugins(spec_record.get("plugins"))
     outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress)
     return {"run_id": outcome.run_id, "status": outcome.status.value, "action": outcome.action,
             "seconds": outcome.seconds, "error": outcome.error}

@@ -41,6 +41,10 @@ class RunSpec:
     preset: str = "custom"
     version: str = __version__
     artifacts: dict[str, Any] = field(default_factory=dict)
+    #: ``plugins.plugin_record()`` when planned: each loaded plugin and its version.
+    plugins: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Score checkpoints every this many training steps on a cheap subset (0: never).
+    eval_every: int = 0
 
     # --- identity -------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
@@ -54,6 +58,11 @@ class RunSpec:
             "preset": self.preset,
             "version": self.version,
             "artifacts": self.artifacts,
+            # a changed plugin (it may add or replace a model, metric or dataset) is a new run;
+            # runs without plugins keep the ids they had before plugins existed
+            **({"plugins": self.plugins} if self.plugins else {}),
+            # scoring along training adds an output; runs without it keep their ids
+            **({"eval_every": self.eval_every} if self.eval_every else {}),
         }
 
     @property
@@ -102,6 +111,8 @@ class RunSpec:
             preset=str(record.get("preset", "custom")),
             version=str(record.get("version", __version__)),
             artifacts=dict(record.get("artifacts", {})),
+            plugins={k: dict(v) for k, v in record.get("plugins", {}).items()},
+            eval_every=int(record.get("eval_every", 0)),
         )
 
     def label(self) -> str:

@@ -6,6 +6,7 @@ Layout (``root`` is the sweep's ``--out`` directory)::
     root/runs/<run_id>/config.json  the RunSpec (written before training starts)
     root/runs/<run_id>/checkpoint/  training's out_dir: checkpoints, resumed from after a crash
     root/runs/<run_id>/train_log.csv
+    root/runs/<run_id>/eval_log.csv    scores of checkpoints along training (--eval-every)
     root/runs/<run_id>/artifacts.npz   arrays for the plots (traversals, reconstructions, KL/dim)
     root/runs/<run_id>/metrics.json    written LAST: its presence (valid) marks the run finished
     root/runs/<run_id>/error.json      instead of metrics.json when the run failed
@@ -34,6 +35,7 @@ CONFIG = "config.json"
 METRICS = "metrics.json"
 ERROR = "error.json"
 TRAIN_LOG = "train_log.csv"
+EVAL_LOG = "eval_log.csv"
 ARTIFACTS = "artifacts.npz"
 CHECKPOINT_DIR = "checkpoint"
 SWEEP = "sweep.json"

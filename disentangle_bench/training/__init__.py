@@ -3,6 +3,7 @@
 from .config import DEVICES, PRECISIONS, TrainConfig
 from .loop import (
     ConfigMismatch,
+    StepCallback,
     TrainingDiverged,
     cpu_has_native_bf16,
     deterministic_torch,
@@ -18,6 +19,7 @@ __all__ = [
     "DEVICES",
     "PRECISIONS",
     "ConfigMismatch",
+    "StepCallback",
     "TrainConfig",
     "TrainedModel",
     "TrainingDiverged",

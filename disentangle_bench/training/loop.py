@@ -27,8 +27,9 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,15 @@ from .. import __version__
 from ..data import GroundTruthDataset, get_dataset, observation_batch
 from ..interrupt import stop_requested, training_section
 from ..models import Objective
-from ..models.factor_vae import DISCRIMINATOR_ADAM
+from ..models.base import ADAM  # noqa: F401 - re-exported: the default optimiser's settings
 from .config import TrainConfig
 from .trained_model import MODEL_FILE, TrainedModel, atomic_torch_save, build_model
 
 CHECKPOINT_FILE = "checkpoint.pt"
 #: A log window this many times slower than the run's best gets a warning (see _warn_if_stalled).
 STALL_FACTOR = 5.0
-ADAM = {"betas": (0.9, 0.999), "eps": 1e-8}  # disentanglement_lib shared.gin
+#: 2: optimiser states by the objective's group names (``Objective.optimizers``).
+CHECKPOINT_FORMAT = 2
 # Config fields that may differ on resume: they do not change the computed numbers.
 _RESUMABLE_DIFFERENCES = ("checkpoint_every",)
 
@@ -104,6 +106,7 @@ def train(
     progress: bool = True,
     dataset: GroundTruthDataset | None = None,
     stop_at: int | None = None,
+    callback: StepCallback | None = None,
 ) -> TrainedModel:
     """Train ``config`` and return the :class:`TrainedModel`.
 
@@ -113,7 +116,8 @@ def train(
     to use instead of ``get_dataset(config.dataset, **config.dataset_kwargs)`` (its ``name``
     must equal ``config.dataset``). ``stop_at``: stop early once this many steps are done,
     writing a checkpoint — an interruption on purpose (tests, time-sliced schedulers); the
-    returned model has ``finished == False``.
+    returned model has ``finished == False``. ``callback``: a :class:`StepCallback` called
+    during training (e.g. to score checkpoints); it never changes the training numbers.
 
     Raises :class:`TrainingDiverged` on a non-finite loss (the last checkpoint stays intact)
     and :class:`ConfigMismatch` if ``out_dir`` belongs to another config.
@@ -132,7 +136,7 @@ def train(
         if out is not None and (out / CHECKPOINT_FILE).exists():
             run.restore(out / CHECKPOINT_FILE)
         last = config.steps if stop_at is None else min(config.steps, max(stop_at, run.step))
-        run.train_until(last, out, progress)
+        run.train_until(last, out, progress, callback)
     trained = TrainedModel(
         run.model, config, run.log,
         observation_shape=dataset.observation_shape, step=run.step, device=device,
@@ -140,6 +144,22 @@ def train(
     if out is not None and trained.finished:
         trained.save(out)
     return trained
+
+
+@dataclass(frozen=True)
+class StepCallback:
+    """``function(step, model)`` after every ``every``-th step and after the last one, in the
+    steps trained by this call (a resumed run calls it only for the steps it trains), once
+    that step's checkpoint is written. ``model`` is a :class:`TrainedModel` view of the
+    weights at that step (eval mode); training continues in train mode afterwards, with the
+    same numbers as without the callback (no generator or batch depends on it)."""
+
+    every: int
+    function: Callable[[int, TrainedModel], None]
+
+    def __post_init__(self) -> None:
+        if int(self.every) < 1:
+            raise ValueError(f"StepCallback.every must be >= 1, got {self.every}")
 
 
 def time_training_steps(
@@ -170,15 +190,12 @@ class _Run:
         self.model: Objective = model.to(device).train()
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.discriminator = getattr(self.model, "discriminator", None)
-        discriminator_ids = {id(p) for p in self._discriminator_parameters()}
-        vae_parameters = [p for p in self.model.parameters() if id(p) not in discriminator_ids]
-        self.optimizer = torch.optim.Adam(vae_parameters, lr=config.lr, **ADAM)
-        self.discriminator_optimizer = (
-            torch.optim.Adam(self._discriminator_parameters(), **DISCRIMINATOR_ADAM)
-            if self.discriminator is not None
-            else None
-        )
+        # the objective declares its optimisers (main first); the loop names no model
+        self.groups = self.model.optimizers(config.lr)
+        if not self.groups or self.groups[0].loss != "loss":
+            raise ValueError(f"{config.model}: optimizers() must list the main optimiser, "
+                             "minimising 'loss', first")
+        self.optimizers = [group.build() for group in self.groups]
         self.noise = torch.Generator(device=device)
         self.noise.manual_seed(int(np.random.SeedSequence([config.seed, 1]).generate_state(1)[0]))
         self.step = 0
@@ -190,11 +207,9 @@ class _Run:
         self.peak_rate = 0.0  # best images/s of a log window so far (the slow-down warning)
         self.warned_slow = False
 
-    def _discriminator_parameters(self) -> list[torch.nn.Parameter]:
-        return [] if self.discriminator is None else list(self.discriminator.parameters())
-
     # ---- the loop -----------------------------------------------------------------------------
-    def train_until(self, last: int, out: Path | None, progress: bool) -> None:
+    def train_until(self, last: int, out: Path | None, progress: bool,
+                    callback: StepCallback | None = None) -> None:
         config = self.config
         bar = tqdm(
             total=config.steps, initial=self.step, disable=not progress, unit="step",
@@ -203,12 +218,23 @@ class _Run:
         window_start = time.perf_counter()
         try:
             with training_section():
-                self._steps(last, out, bar, window_start)
+                self._steps(last, out, bar, window_start, callback)
         finally:
             bar.close()
         self._check_finite(out)
 
-    def _steps(self, last: int, out: Path | None, bar: Any, window_start: float) -> None:
+    def _call(self, callback: StepCallback) -> None:
+        self._check_finite(None)
+        view = TrainedModel(self.model, self.config, list(self.log),
+                            observation_shape=self.dataset.observation_shape, step=self.step,
+                            device=self.device)
+        try:
+            callback.function(self.step, view)
+        finally:
+            self.model.train()
+
+    def _steps(self, last: int, out: Path | None, bar: Any, window_start: float,
+               callback: StepCallback | None = None) -> None:
         config = self.config
         while self.step < last:
             if stop_requested():  # Ctrl-C: stop between steps, with a checkpoint
@@ -235,6 +261,11 @@ class _Run:
             if out is not None and checkpoint_due:
                 self._check_finite(out)
                 self.save_checkpoint(out / CHECKPOINT_FILE)
+            if callback is not None and (self.step % callback.every == 0
+                                         or self.step == config.steps):
+                started = time.perf_counter()
+                self._call(callback)
+                window_start += time.perf_counter() - started  # not training time
 
     def _warn_if_stalled(self, rate: float) -> None:
         """Once per run: say so when a log window ran :data:`STALL_FACTOR` times slower than the
@@ -254,17 +285,17 @@ class _Run:
         x = self._batch(step)
         with self._autocast():
             out = self.model.loss(x, step, self.noise)
-        self.optimizer.zero_grad(set_to_none=True)
-        if out.discriminator_loss is not None:
-            discriminator_grads = torch.autograd.grad(
-                out.discriminator_loss, self._discriminator_parameters(), retain_graph=True
-            )
-        out.loss.backward()
-        self.optimizer.step()
-        if out.discriminator_loss is not None:
-            for parameter, grad in zip(self._discriminator_parameters(), discriminator_grads):
-                parameter.grad = grad  # replaces what the VAE loss left there
-            self.discriminator_optimizer.step()
+        main, *others = self.groups
+        self.optimizers[0].zero_grad(set_to_none=True)
+        # further groups' gradients first, from the same graph (see OptimizerGroup)
+        grads = [torch.autograd.grad(out.term(group.loss), group.parameters, retain_graph=True)
+                 for group in others]
+        out.term(main.loss).backward()
+        self.optimizers[0].step()
+        for group, optimizer, group_grads in zip(others, self.optimizers[1:], grads):
+            for parameter, grad in zip(group.parameters, group_grads):
+                parameter.grad = grad  # replaces what the main loss left there
+            optimizer.step()
         if self.extra_names is None:
             self.extra_names = sorted(out.extras)
         scalars = [out.loss, out.reconstruction, out.kl]
@@ -325,7 +356,7 @@ class _Run:
         """``interrupted``: written because of Ctrl-C (recorded; resume ignores it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
-            "format": 1,
+            "format": CHECKPOINT_FORMAT,
             "interrupted": interrupted,
             "package_version": __version__,
             "config": self.config.to_dict(),
@@ -333,10 +364,8 @@ class _Run:
             "step": self.step,
             "precision": self.precision,
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "discriminator_optimizer": (
-                self.discriminator_optimizer.state_dict() if self.discriminator_optimizer else None
-            ),
+            "optimizers": {group.name: optimizer.state_dict()
+                           for group, optimizer in zip(self.groups, self.optimizers)},
             "noise_generator": self.noise.get_state(),
             "log": self.log,
             "window": torch.stack(self.window) if self.window else None,
@@ -354,9 +383,16 @@ class _Run:
                 f"to {self.precision!r}; set precision explicitly or use a new out_dir"
             )
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.discriminator_optimizer is not None:
-            self.discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
+        saved = state.get("optimizers")
+        if saved is None:
+            raise ConfigMismatch(f"{path} was written by an older disentangle-bench (checkpoint "
+                                 f"format {state.get('format')}, before objectives declared "
+                                 "their optimisers); delete it to retrain, or use another out_dir")
+        if set(saved) != {group.name for group in self.groups}:
+            raise ConfigMismatch(f"{path} holds optimisers {sorted(saved)}, the objective "
+                                 f"declares {[group.name for group in self.groups]}")
+        for group, optimizer in zip(self.groups, self.optimizers):
+            optimizer.load_state_dict(saved[group.name])
         self.noise.set_state(state["noise_generator"].cpu())
         self.step = int(state["step"])
         self.log = list(state["log"])
