@@ -75,27 +75,27 @@ def _preview_command(argv: list[str]) -> int:
 
 
 def _download_command(argv: list[str]) -> int:
-    from .data.files import REMOTE_FILES, REPO_DATASETS, download
+    from .data.files import REPO_DATASETS, download, downloadable, remote_files
 
     parser = _Parser(
         prog="run_benchmark.py download",
         description="Download a real dataset file, verify its published checksum, and put it "
                     "where the loaders look (default: the repository's datasets/).",
     )
-    parser.add_argument("name", choices=sorted(REMOTE_FILES))
+    parser.add_argument("name", choices=downloadable())
     parser.add_argument("--dir", default=None, help="destination folder (default datasets/)")
     args = parser.parse_args(argv)
+    remotes = remote_files(args.name)
     try:
         path = download(args.name, args.dir)
     except OSError as error:  # no network, refused, disk full: nothing partial is left behind
         folder = Path(args.dir) if args.dir else REPO_DATASETS
-        print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
+        print(f"error: cannot download {args.name} from {remotes[0].url}: {error}; "
               f"check the network, or fetch the file by hand into {folder}/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    remote = REMOTE_FILES[args.name]
     print(f"{args.name}: {path} ("
-          + ("checksum verified)" if remote.algorithm else "no checksum is published; every run "
-             "records the file's SHA-256)"))
+          + ("checksum verified)" if all(r.algorithm for r in remotes) else "no checksum is "
+             "published; every run records the file's SHA-256)"))
     return 0
 
 
@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--latent-dim", type=int, default=10, help="latent size (default 10)")
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
-                        help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
+                        help="encoder/decoder (default auto: the preset's network, mlp for cpu; "
+                             "presets without one: conv for 64x64 images, else mlp)")
     budget.add_argument("--precision", choices=["auto", "bf16", "fp32"],
                         help="training precision (default: the preset's; auto = bf16 on CUDA "
                              "and on CPUs with native bf16, else fp32)")
@@ -361,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = parser.add_argument_group("metrics")
     metrics.add_argument("--metrics", nargs="+", metavar="NAME",
-                         help="metrics to compute (default: all, with the preset's DCI variant)")
+                         help="metrics to compute: names, or 'all' for every registered metric "
+                              "(default: the preset's set, e.g. cpu leaves out fairness)")
     metrics.add_argument("--protocol", nargs="+", default=[], metavar="METRIC.PARAM=VALUE",
                          help="override a metric protocol parameter, e.g. mig.num_train=2000")
     metrics.add_argument("--eval-seed", type=int, default=0,
@@ -443,9 +445,8 @@ def build_request(args: argparse.Namespace) -> Any:
     protocol: dict[str, dict[str, Any]] = {}
     for text in args.protocol:
         metric, param, values = parse_assignment(text, what="--protocol")
-        if len(values) != 1:
-            raise UsageError(f"--protocol takes one value per parameter, got {text!r}")
-        protocol.setdefault(metric, {})[param] = values[0]
+        # several values only for a list parameter (mig.exclude_factors=shape,scale)
+        protocol.setdefault(metric, {})[param] = values[0] if len(values) == 1 else values
     dataset_kwargs: dict[str, Any] = {}
     for text in args.dataset_option:
         key, _, value = text.partition("=")
@@ -579,7 +580,7 @@ def _budget(specs: list[Any]) -> str:
     train = specs[0].train
     return get_preset(specs[0].preset).budget_line(
         steps=train["steps"], batch_size=train["batch_size"], lr=train["lr"],
-        precision=train["precision"])
+        precision=train["precision"], architecture=train["architecture"])
 
 
 def _finish(store: Any, summary: Any, *, report: bool) -> None:

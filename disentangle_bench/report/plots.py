@@ -35,7 +35,8 @@ DPI = 150
 #: Labels of the non-metric columns; a metric's scores are labelled by its registry entry
 #: (``MetricSpec.label``).
 PRETTY = {
-    "reconstruction": "reconstruction NLL (nats/image)",
+    "reconstruction": "reconstruction NLL, sampled z (nats/image)",
+    "reconstruction_posterior_mean": "reconstruction NLL at the posterior mean (nats/image)",
     "kl": "total KL (nats)",
     "active_units": "active units",
     "beta": "β",

@@ -29,7 +29,7 @@ INTERVAL = "95 % Student-t interval of the mean over training seeds"
 #: Config fields that, when they differ between runs, separate groups (seeds never do).
 GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
                    "precision", "preset", "eval_seed", "version")
-HEADLINE_COLUMNS = ("reconstruction", "kl", "active_units")
+HEADLINE_COLUMNS = ("reconstruction", "reconstruction_posterior_mean", "kl", "active_units")
 
 
 def _hidden(column: str) -> bool:

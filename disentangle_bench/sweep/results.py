@@ -35,7 +35,7 @@ from .spec import model_label
 from .store import EVAL_LOG, RunStatus, RunStore
 
 IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "model", "dataset", "seed"]
-SUMMARY_COLUMNS = ["reconstruction", "kl", "active_units"]
+SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
 
 
 def load_results(root: Path | str, run_ids: list[str] | None = None) -> pd.DataFrame:
@@ -194,8 +194,10 @@ def along_training_columns(path: Path) -> dict[str, float]:
 
 
 def _add_labels(frame: pd.DataFrame) -> None:
-    """``label``: the model with its hyperparameters (only those that vary within the model in
-    this frame when it has more than two)."""
+    """``label``: the model with its hyperparameters, one rule for every model: those that vary
+    among the model's runs in this frame, or all of them when none varies (``ae``, ``vae``:
+    none). So ``beta_vae(beta=2)``, ``beta_vae(beta=4)`` in a β sweep, and
+    ``factor_vae(discriminator_depth=6, discriminator_width=1000, gamma=40)`` alone."""
     hp_cols = hparam_columns(frame)
     labels = []
     for _, row in frame.iterrows():
@@ -203,8 +205,7 @@ def _add_labels(frame: pd.DataFrame) -> None:
         varied = tuple(c.removeprefix("hparams.") for c in hp_cols
                        if same_model[c].nunique(dropna=True) > 1)
         hparams = {c.removeprefix("hparams."): row[c] for c in hp_cols if _present(row[c])}
-        # few hyperparameters: show them all (beta_vae(beta=4)); many: only the swept ones
-        labels.append(model_label(row["model"], hparams, None if len(hparams) <= 2 else varied))
+        labels.append(model_label(row["model"], hparams, varied or None))
     frame["label"] = labels
 
 

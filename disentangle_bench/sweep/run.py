@@ -175,7 +175,10 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     check rescores stored models through this same function."""
     from ..data import get_dataset
     from ..metrics import evaluate
+    from ..plugins import ensure_plugins
     from .artifacts import compute_artifacts
+
+    ensure_plugins(spec.plugins)  # e.g. the regression check rescoring a plugin's metric
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
     posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
@@ -190,16 +193,16 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
 
 
 def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
-    """``reconstruction`` (nats/image), ``kl`` (nats) and ``active_units``: from the
-    ``unsupervised`` metric when it ran (its protocol's sample), else from the artifacts'
-    ``eval_images`` sample; ``summary_source`` says which."""
+    """``reconstruction`` (the objective's sampled-z term, as disentanglement_lib reports it)
+    and ``reconstruction_posterior_mean`` (nats/image), both on the artifacts' ``eval_images``
+    sample; ``kl`` (nats) and ``active_units``: from the ``unsupervised`` metric when it ran
+    (its protocol's sample), else from the artifacts; ``summary_source`` says which."""
     from .artifacts import summarize_artifacts
 
     summary = summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD)
     summary["summary_source"] = "artifacts"
     unsupervised = scores.get("unsupervised", {}).get("scores", {})
-    for ours, theirs in (("reconstruction", "reconstruction_nll"), ("kl", "kl_total"),
-                         ("active_units", "active_units")):
+    for ours, theirs in (("kl", "kl_total"), ("active_units", "active_units")):
         if isinstance(unsupervised.get(theirs), (int, float)):
             summary[ours] = unsupervised[theirs]
             summary["summary_source"] = "unsupervised"
