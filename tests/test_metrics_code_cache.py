@@ -10,7 +10,7 @@ from disentangle_bench.data import GroundTruthDataset, get_dataset, list_dataset
 from disentangle_bench.data.registry import dataset_class
 from disentangle_bench.metrics import evaluate, list_metrics, registry
 from disentangle_bench.metrics.beta_vae import beta_vae_factor_draws
-from disentangle_bench.metrics.code_cache import IndexView
+from disentangle_bench.metrics.code_cache import IndexView, plan_indices
 from disentangle_bench.training import TrainConfig, train
 
 # Small sizes with many repeated images on tiny (192 images) and the conv-free MLP, so that
@@ -161,16 +161,16 @@ def test_a_random_dataset_never_takes_the_cached_path(tiny_model):
 
 
 class LargeGrid(GroundTruthDataset):
-    """10^6 grid points; the observation is the normalised factor vector (3 pixels)."""
+    """2 x 10^6 grid points; the observation is the normalised factor vector (3 pixels)."""
 
     name = "large-grid"
     factor_names = ("a", "b", "c")
-    factor_sizes = (100, 100, 100)
+    factor_sizes = (200, 100, 100)
     observation_shape = (3, 1, 1)
     deterministic = True
 
     def sample_observations_from_factors(self, factors, rng):
-        return (self._check_factors(factors) / 99.0).astype(np.float32)[:, :, None, None]
+        return (self._check_factors(factors) / 199.0).astype(np.float32)[:, :, None, None]
 
 
 def wide_codes(observations):
@@ -190,7 +190,8 @@ def _peak_bytes(**kwargs) -> tuple[int, dict]:
 
 
 def test_memory_stays_under_the_limit_by_falling_back_to_the_direct_path():
-    limit = 1 << 20  # 1 MiB; the smoke sizes' ~24,000 distinct codes need ~12 MiB
+    limit = 1 << 20  # 1 MiB, below the grid's size: the plan sorts the drawn indices
+    # the smoke sizes' ~24,000 distinct codes need ~12 MiB
     direct_peak, direct = _peak_bytes(code_cache="off")
     fallback_peak, fallback = _peak_bytes(code_cache="on", max_cache_bytes=limit)
     info = fallback["_code_cache"]
@@ -236,3 +237,14 @@ def test_plan_matches_the_beta_vae_draws():
     assert sum(len(d) for d in drawn) == sum(len(p) for p in planned) == 2 * 4 * 30
     assert np.array_equal(np.sort(np.concatenate(drawn)),
                           np.sort(np.concatenate([tiny.index_of(p) for p in planned])))
+
+
+def test_plan_by_mask_and_by_sorting_agree():
+    grid = LargeGrid()
+    draws = [grid.sample_factors(n, np.random.default_rng(n)) for n in (5000, 3000, 1)]
+    draws.append(draws[0][:700])  # repeats
+    by_mask, drawn = plan_indices(grid, draws, mask_bytes=len(grid))
+    by_sort, drawn_again = plan_indices(grid, draws, mask_bytes=0)
+    assert drawn == drawn_again == 8701
+    expected = sorted({int(i) for d in draws for i in grid.index_of(d)})
+    assert by_mask.tolist() == by_sort.tolist() == expected

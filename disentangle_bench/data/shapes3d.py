@@ -30,6 +30,7 @@ class Shapes3D(FileDataset, GroundTruthDataset):
     file_name = FILE_NAME
     file_subdir = "3dshapes"
     file_kind = "hdf5"
+    deterministic = True
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES
     observation_shape = (3, 64, 64)

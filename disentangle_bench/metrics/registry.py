@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from .beta_vae import beta_vae_factor_draws, beta_vae_score
+from .bootstrap import INTERVAL_KEY, bootstrap_result
 from .code_cache import DEFAULT_MAX_CACHE_BYTES, build_code_cache
 from .dci import dci, dci_fast
 from .dcimig import dcimig
@@ -410,6 +411,12 @@ def default_protocol(name: str, preset: str = "paper") -> dict:
     return _METRICS[name].resolve(preset)
 
 
+def metric_version(name: str) -> int:
+    """The code version of metric ``name`` (its entry's ``version``), part of every stored
+    evaluation's id."""
+    return metric_spec(name).version
+
+
 def validate_protocol(name: str, protocol: dict) -> None:
     """Raise ``ProtocolError`` (a ``ValueError``, one line) when a value of ``protocol`` breaks
     metric ``name``'s rules (an unknown parameter, a wrong type, a value out of range)."""
@@ -466,6 +473,7 @@ def evaluate(
     code_cache: str = "auto",
     max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
     stochastic_represent: bool = False,
+    bootstrap: int = 0,
 ) -> dict:
     """Score ``represent`` on ``dataset`` with each metric in ``metrics`` (default: all).
 
@@ -490,9 +498,12 @@ def evaluate(
         max_cache_bytes: bound on the code cache's memory; beyond it, the direct path.
         stochastic_represent: ``represent`` draws random codes (also: a true
             ``represent.stochastic`` attribute): each draw is then encoded anew (direct path).
+        bootstrap: resamples B of the evaluation rows for the metrics whose bootstrap is cheap
+            (:data:`~.bootstrap.BOOTSTRAPS`: MIG); their results get ``"interval"``:
+            ``{"scores": {score: [lo, hi]}, "method", "resamples", "seconds"}``. 0: none.
 
     Returns:
-        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": str}}``
+        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": int}}``
         plus ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing
         and encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
         metric's ``seconds``) and ``"_code_cache"`` (the path taken, why, the distinct and
@@ -544,6 +555,9 @@ def evaluate(
         }
         if matrices:
             results[name][MATRICES_KEY] = name_factors(matrices, dataset.factor_names)
+        interval = bootstrap_result(name, results[name], protocol, inputs.samples, bootstrap)
+        if interval:
+            results[name][INTERVAL_KEY] = interval
         if progress:
             print(f"[metrics] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     results["_environment"] = environment()

@@ -27,6 +27,10 @@ from .store import (
     environment_summary,
 )
 
+#: Bootstrap resamples of the evaluation rows behind each run's own intervals (MIG only: the
+#: metrics whose bootstrap is cheap; benchmarks/interval_cost.py measures the cost).
+RUN_BOOTSTRAP = 200
+
 #: Latents whose mean KL to the prior exceeds this many nats count as active units.
 ACTIVE_UNIT_THRESHOLD = 0.01
 
@@ -180,7 +184,8 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
     scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=eval_seed,
                       overrides=spec.protocol, posterior=posterior,
-                      reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs)
+                      reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs,
+                      bootstrap=RUN_BOOTSTRAP)
     arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
     scores["_dataset"] = {"name": dataset.name, "factor_sizes": list(dataset.factor_sizes),
                           **dataset.provenance()}
