@@ -8,6 +8,7 @@ floats; an uncomputable score is NaN with a ``"reason"`` string. See docs/metric
 
 from .beta_vae import beta_vae_score
 from .dci import completeness, dci, dci_fast, disentanglement
+from .dci_es import dci_es
 from .dcimig import dcimig
 from .downstream import downstream_task
 from .factor_vae import factor_vae_score
@@ -60,6 +61,7 @@ __all__ = [
     "choice",
     "completeness",
     "dci",
+    "dci_es",
     "dci_fast",
     "dcimig",
     "default_protocol",
