@@ -12,6 +12,10 @@ seconds spent drawing and encoding the shared i.i.d. samples, and the total. Opt
     python benchmarks/metrics_speed.py --encoder  # + conv-encoder throughput (fp32 / bf16)
     python benchmarks/metrics_speed.py --cpu      # + CPU seconds per metric in one process
                                                   #   (n_jobs=1; robust on a loaded machine)
+    python benchmarks/metrics_speed.py --cpu-preset [--metrics all]
+        # the sweep's cpu preset sizes: CPU seconds of each metric of its default set (or of
+        # every metric), and the ratio of the whole set to the seven metrics the suite had
+        # before issue 15 (target: <= 1.5)
     python benchmarks/metrics_speed.py --model [DIR] [--sizes paper cpu]
         # only: the whole suite with a real trained conv encoder (a TrainedModel directory, or
         # one trained here for --train-steps on dsprites-procedural) at the paper sizes (preset
@@ -64,12 +68,17 @@ def cheap_representation(num_codes: int = 10, noise: float = 0.05, seed: int = 0
     return represent
 
 
+#: The suite before issue 15: the baseline of the cpu-preset budget (today's + 50 %).
+BASELINE_METRICS = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness",
+                    "unsupervised")
+
+
 def run_suite(dataset, represent) -> float:
     started = time.perf_counter()
-    result = evaluate(dataset, represent, preset="fast")
+    result = evaluate(dataset, represent, BASELINE_METRICS, preset="fast")
     total = time.perf_counter() - started
     print(f"{'metric':<26}{'seconds':>9}")
-    for name in list_metrics():
+    for name in BASELINE_METRICS:
         print(f"{name:<26}{result[name]['seconds']:>9.2f}")
     print(f"{'(shared i.i.d. draws)':<26}{result['_sampling']['seconds']:>9.2f}")
     print(f"{'total (dci_fast)':<26}{total:>9.2f}")
@@ -82,13 +91,36 @@ def cpu_seconds(dataset, represent) -> None:
     this, not the wall time, says what an idle machine would take (divide the parallel parts,
     DCI, SAP and explicitness, by the number of cores)."""
     total = 0.0
-    for name in list_metrics():
+    for name in BASELINE_METRICS:
         started = time.process_time()
         evaluate(dataset, represent, [name], preset="fast", n_jobs=1)
         seconds = time.process_time() - started
         total += seconds
         print(f"{name:<26}{seconds:>9.2f} CPU s")
     print(f"{'total (dci_fast), 1 core':<26}{total:>9.2f} CPU s")
+
+
+def cpu_preset_budget(dataset, represent, every: bool) -> None:
+    """CPU seconds (one process, n_jobs=1; the shared draws counted once, up front) of each
+    metric at the sweep's cpu preset sizes, and the ratio of the set to the pre-issue-15 suite.
+    The draws are not counted: this dataset's "encoder" is free."""
+    from disentangle_bench.sweep.grid import resolve_metrics
+    from disentangle_bench.sweep.presets import get_preset
+
+    names = resolve_metrics(["all"] if every else None, get_preset("cpu"))
+    seconds = {}
+    for name in names:
+        evaluate(dataset, represent, [name], preset="cpu", n_jobs=1)  # warm imports
+        started = time.process_time()
+        result = evaluate(dataset, represent, [name], preset="cpu", n_jobs=1)
+        spent = time.process_time() - started
+        seconds[name] = spent - min(spent, result["_sampling"]["seconds"])
+        print(f"{name:<26}{seconds[name]:>9.2f} CPU s")
+    baseline = sum(v for k, v in seconds.items() if k in BASELINE_METRICS)
+    total = sum(seconds.values())
+    print(f"{'pre-issue-15 suite':<26}{baseline:>9.2f} CPU s")
+    print(f"{'this set (' + str(len(names)) + ' metrics)':<26}{total:>9.2f} CPU s")
+    print(f"ratio {total / baseline:.2f} (target <= 1.50)")
 
 
 def time_exact_dci(dataset, represent, n_jobs: int) -> float:
@@ -174,14 +206,8 @@ def suite_sizes(name: str) -> tuple[str, dict]:
     return preset.metric_preset, preset.protocol
 
 
-#: The metrics of disentanglement_lib's unsupervised study, as timed in issue 17; ``--metrics
-#: all`` adds every other registered metric (their classifiers, not the encoder, dominate).
-STUDY_SUITE = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness",
-               "unsupervised")
-
-
 def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off"),
-                     metrics=STUDY_SUITE) -> None:
+                     metrics=BASELINE_METRICS) -> None:
     """The suite on dsprites-procedural with the code cache (``on``: taken even where ``auto``
     would see no saving, to check the scores) and without (``off``)."""
     from disentangle_bench.data import get_dataset
@@ -229,13 +255,17 @@ def main() -> None:
     parser.add_argument("--serial", action="store_true", help="also time exact DCI, n_jobs=1")
     parser.add_argument("--encoder", action="store_true", help="also time a conv encoder")
     parser.add_argument("--cpu", action="store_true", help="also CPU seconds per metric")
+    parser.add_argument("--cpu-preset", action="store_true",
+                        help="only: CPU seconds at the cpu preset sizes and the budget ratio")
+    parser.add_argument("--metrics", choices=["default", "all"], default="default",
+                        help="with --cpu-preset: the preset's default set or every metric")
     parser.add_argument("--model", nargs="?", const="", default=None, metavar="DIR",
                         help="only: the suite with a trained conv encoder (DIR, or train one)")
     parser.add_argument("--train-steps", type=int, default=300)
     parser.add_argument("--sizes", nargs="+", choices=("paper", "cpu"),
                         default=["paper", "cpu"])
     parser.add_argument("--jobs", type=int, default=1, help="n_jobs of the classifiers")
-    parser.add_argument("--metrics", nargs="+", default=list(STUDY_SUITE),
+    parser.add_argument("--metrics", nargs="+", default=list(BASELINE_METRICS),
                         help="with --model: metrics to time ('all': every registered one)")
     parser.add_argument("--modes", nargs="+", choices=("on", "off"), default=["on", "off"],
                         help="with --model: code_cache modes to time (default both)")
@@ -249,6 +279,9 @@ def main() -> None:
         print(cpu_description())
         return
     dataset, represent = FactorVectors(), cheap_representation()
+    if args.cpu_preset:
+        cpu_preset_budget(dataset, represent, every=args.metrics == "all")
+        return
     fast_total = run_suite(dataset, represent)
     if args.exact:
         parallel = time_exact_dci(dataset, represent, n_jobs=2)

@@ -1,12 +1,12 @@
 """The code cache of ``evaluate`` (metrics/code_cache.py): same scores as the direct path, only
 for deterministic datasets and representations, bounded memory."""
 
+import importlib
 import tracemalloc
 
 import numpy as np
 import pytest
 
-import disentangle_bench.metrics.fairness as fairness_module
 from disentangle_bench.data import GroundTruthDataset, get_dataset, list_datasets
 from disentangle_bench.data.registry import dataset_class
 from disentangle_bench.metrics import evaluate, list_metrics, metric_spec, registry
@@ -27,9 +27,9 @@ SMALL = {
     "unsupervised": {"num_train": 300},
     "fairness": {"num_train": 300, "num_test_points_per_class": 3},
 }
-# Sample-based metrics whose classifiers take 10-50 s at any size; they read the same shared
+# Sample-based metrics whose classifiers take 5-50 s at any size; they read the same shared
 # draws as DCI, whose input arrays are compared bit for bit instead (_cheap_classifiers).
-SLOW = ("downstream_logistic", "downstream_gbt")
+SLOW = ("downstream_logistic", "downstream_gbt", "infomec")
 
 
 def _trained(dataset: str):
@@ -118,6 +118,8 @@ def _cheap_classifiers(monkeypatch):
         return {"recorded": 1.0}
 
     monkeypatch.setattr(registry, "dci_fast", recording)
+    # the module (the package exports a function of the same name)
+    fairness_module = importlib.import_module("disentangle_bench.metrics.fairness")
     monkeypatch.setattr(fairness_module, "fit_predictor",
                         lambda name, x, y, seed: _NearestMean().fit(x, y))
     return seen

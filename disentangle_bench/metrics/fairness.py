@@ -48,13 +48,42 @@ def aggregate_fairness(matrix: np.ndarray, prefix: str) -> dict:
     return scores
 
 
-def _intervened(dataset, num_points: int, sensitive: int, rng) -> np.ndarray:
-    """``num_points`` factor tuples drawn once, repeated with ``sensitive`` set to each of its
-    values: (size * num_points, F), value-major."""
-    base = dataset.sample_factors(num_points, rng)
-    intervened = np.repeat(base[None], dataset.factor_sizes[sensitive], axis=0)
-    intervened[:, :, sensitive] = np.arange(dataset.factor_sizes[sensitive])[:, None]
-    return intervened.reshape(-1, dataset.num_factors)
+def _draw_factors(dataset, num_train: int, per_class: int, rng) -> tuple[np.ndarray, dict]:
+    """Every factor array the score renders, drawn before any image: the training factors, then
+    per (target, sensitive) pair of varying factors ``per_class`` tuples drawn once and repeated
+    with the sensitive factor set to each of its values (rows: value-major)."""
+    varying = list(dataset.varying_factors)
+    factors = dataset.sample_factors(num_train, rng)
+    interventions = {}
+    for a in range(len(varying)):
+        for b, sensitive in enumerate(varying):
+            if a == b:
+                continue
+            base = dataset.sample_factors(per_class, rng)
+            intervened = np.repeat(base[None], dataset.factor_sizes[sensitive], axis=0)
+            intervened[:, :, sensitive] = np.arange(dataset.factor_sizes[sensitive])[:, None]
+            interventions[a, b] = intervened.reshape(-1, dataset.num_factors)
+    return factors, interventions
+
+
+def _encode_all(dataset, represent, factors, rng, chunk_size: int) -> np.ndarray:
+    return np.concatenate([
+        encode(represent, dataset.sample_observations_from_factors(
+            factors[start:start + chunk_size], rng))
+        for start in range(0, len(factors), chunk_size)
+    ])
+
+
+def fairness_factor_draws(dataset, *, seed: int = 0, num_train: int = 10000,
+                          num_test_points_per_class: int = 100, **_unused) -> Iterator[np.ndarray]:
+    """The factor arrays (n, F) :func:`fairness` renders, in order, for a dataset whose
+    rendering draws nothing from the generator; the code cache plans with this."""
+    if len(dataset.varying_factors) < 2:
+        return
+    factors, interventions = _draw_factors(dataset, num_train, num_test_points_per_class,
+                                           np.random.default_rng(seed))
+    yield factors
+    yield from interventions.values()
 
 
 def fairness(
@@ -80,7 +109,10 @@ def fairness(
     100 test points per sensitive value, ``GradientBoostingClassifier()`` (``predictor="gbt"``;
     ``"gbt_fast"`` and ``"logistic_regression_cv"`` are named deviations, see
     :func:`~disentangle_bench.metrics.downstream.make_predictor`). Only varying factors take part
-    (dlib's datasets list only varying factors). Random draws come from ``default_rng(seed)``.
+    (dlib's datasets list only varying factors). Random draws come from ``default_rng(seed)``;
+    every factor tuple is drawn before any image is rendered (dlib interleaves them), so
+    ``chunk_size`` changes nothing and the code cache can plan the images
+    (:func:`fairness_factor_draws`).
 
     Returns ``mean_fairness_{a}_pred_{b}_sens`` and ``max_fairness_{a}_pred_{b}_sens`` for
     a, b in {mean, max} (see :func:`aggregate_fairness`); NaN with ``"reason"`` when fewer than
@@ -92,12 +124,8 @@ def fairness(
     if len(varying) < 2:
         return nan_scores(keys, "fairness needs at least 2 varying factors")
     rng = np.random.default_rng(seed)
-    factors = dataset.sample_factors(num_train, rng)
-    codes = np.concatenate([
-        encode(represent, dataset.sample_observations_from_factors(
-            factors[start:start + chunk_size], rng))
-        for start in range(0, num_train, chunk_size)
-    ])
+    factors, interventions = _draw_factors(dataset, num_train, num_test_points_per_class, rng)
+    codes = _encode_all(dataset, represent, factors, rng, chunk_size)
     sizes = dataset.factor_sizes
     mean_u = np.zeros((len(varying), len(varying)))
     max_u = np.zeros_like(mean_u)
@@ -106,33 +134,12 @@ def fairness(
         for b, sensitive in enumerate(varying):
             if a == b:
                 continue
-            flat = _intervened(dataset, num_test_points_per_class, sensitive, rng)
-            predictions = np.concatenate([
-                model.predict(encode(represent, dataset.sample_observations_from_factors(
-                    flat[start:start + chunk_size], rng)))
-                for start in range(0, len(flat), chunk_size)
-            ]).reshape(sizes[sensitive], num_test_points_per_class)
+            flat = interventions[a, b]
+            predictions = model.predict(
+                _encode_all(dataset, represent, flat, rng, chunk_size)
+            ).reshape(sizes[sensitive], num_test_points_per_class)
             counts = np.stack([np.bincount(row, minlength=sizes[target]) for row in predictions],
                               axis=1)
             mean_u[a, b], max_u[a, b] = inter_group_fairness(counts)
     return {**aggregate_fairness(mean_u, "mean_fairness"),
             **aggregate_fairness(max_u, "max_fairness")}
-
-
-def fairness_factor_draws(
-    dataset, *, seed: int = 0, num_train: int = 10000, num_test_points_per_class: int = 100,
-    **_unused,
-) -> Iterator[np.ndarray]:
-    """The factor arrays (n, F) that :func:`fairness` renders, in its order, for a dataset whose
-    rendering draws nothing from the generator (``dataset.deterministic``): the training
-    points, then the intervened test points of each (target, sensitive) pair. The code cache
-    plans with this."""
-    varying = list(dataset.varying_factors)
-    if len(varying) < 2:
-        return
-    rng = np.random.default_rng(seed)
-    yield dataset.sample_factors(num_train, rng)
-    for target in varying:
-        for sensitive in varying:
-            if sensitive != target:
-                yield _intervened(dataset, num_test_points_per_class, sensitive, rng)

@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from .beta_vae import beta_vae_factor_draws, beta_vae_score
+from .bootstrap import INTERVAL_KEY, bootstrap_result
 from .code_cache import DEFAULT_MAX_CACHE_BYTES, build_code_cache
 from .dci import dci, dci_fast
+from .dci_es import DEPTHS, dci_es
 from .dcimig import dcimig
 from .downstream import PREDICTORS, downstream_task
 from .factor_vae import factor_vae_factor_draws, factor_vae_score
 from .fairness import fairness, fairness_factor_draws
+from .infomec import infomec
 from .irs import irs
 from .jemmig import jemmig
 from .matrices import MATRICES_KEY, name_factors
@@ -250,6 +253,12 @@ def _binned_gap(function):
     return compute
 
 
+def _infomec(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    return infomec(train["factors"], train["codes"], n_neighbors=p["n_neighbors"],
+                   prune_ratio=p["prune_ratio"], seed=p[SEED_KEY])
+
+
 def _sap_continuous(inputs: MetricInputs, p: dict) -> dict:
     train = inputs.samples("train", p["num_train"], p[SEED_KEY])
     # the continuous branch scores the training sample only; no test draw is made
@@ -260,6 +269,10 @@ def _sap_continuous(inputs: MetricInputs, p: dict) -> dict:
 def _downstream(inputs: MetricInputs, p: dict) -> dict:
     return downstream_task(*_train_test(inputs, p), sizes=p["sizes"], predictor=p["predictor"],
                            seed=p[SEED_KEY], n_jobs=inputs.n_jobs)
+
+
+def _dci_es(inputs: MetricInputs, p: dict) -> dict:
+    return dci_es(*_train_test(inputs, p), depths=p["depths"], seed=p[SEED_KEY])
 
 
 def _fairness(inputs: MetricInputs, p: dict) -> dict:
@@ -291,6 +304,16 @@ for _name, _function, _label in (("mig_sup", mig_sup, "MIG-sup"), ("dcimig", dci
         hidden_scores="jemmig_unnormalised" if _name == "jemmig" else "",
     ))
 register_metric(MetricSpec(
+    name="infomec", compute=_infomec, kind="samples", display_name="InfoMEC",
+    protocol={"num_train": 10000, "n_neighbors": 10, "prune_ratio": 20.0},
+    presets=_MIG_SIZES,
+    rules={"num_train": _SAMPLES, "n_neighbors": _POSITIVE,
+           "prune_ratio": real(1, float("inf"))},
+    headline_scores=("infom", "infoe", "infoc"),
+    score_labels={"infom": "InfoM (modularity)", "infoe": "InfoE (explicitness)",
+                  "infoc": "InfoC (compactness)", "num_active_latents": "InfoMEC: active codes"},
+))
+register_metric(MetricSpec(
     name="sap_continuous", compute=_sap_continuous, kind="samples",
     display_name="SAP (continuous)",
     protocol={"num_train": 10000},
@@ -321,6 +344,19 @@ for _name, _predictor, _label in (("downstream_logistic", "logistic_regression_c
         score_labels={"mean_test_accuracy": f"downstream {_label}: mean test accuracy"},
     ))
 register_metric(MetricSpec(
+    name="dci_es", compute=_dci_es, kind="samples", display_name="DCI-ES",
+    protocol={"num_train": 10000, "num_test": 5000, "depths": list(DEPTHS)},
+    presets={"smoke": dict(_SMOKE_SAMPLES), "cpu": dict(_CPU_SAMPLES),
+             "smoke-sweep": dict(_SWEEP_SMOKE_SAMPLES)},
+    rules={"num_train": _SAMPLES, "num_test": _POSITIVE,
+           "depths": Rule(lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+                          and all(isinstance(d, int) and d >= 1 for d in v),
+                          "a non-empty list of tree depths >= 1 (the probe capacities)")},
+    headline_scores=("explicitness",),
+    score_labels={"explicitness": "DCI-ES explicitness", "size": "DCI-ES size"},
+    hidden_scores=r"explicitness_\d+",
+))
+register_metric(MetricSpec(
     name="fairness", compute=_fairness, kind="interventions", display_name="unfairness",
     protocol={"num_train": 10000, "num_test_points_per_class": 100, "predictor": "gbt",
               "chunk_size": 8192},
@@ -332,8 +368,9 @@ register_metric(MetricSpec(
     },
     rules={"num_train": _SAMPLES, "num_test_points_per_class": _POSITIVE,
            "predictor": choice(*PREDICTORS), "chunk_size": _POSITIVE},
-    headline_scores=("mean_fairness_mean_pred_mean_sens",), factor_draws=fairness_factor_draws,
+    headline_scores=("mean_fairness_mean_pred_mean_sens",),
     score_labels={"mean_fairness_mean_pred_mean_sens": "unfairness (mean TV, lower is fairer)"},
+    factor_draws=fairness_factor_draws,
 ))
 
 
@@ -392,6 +429,12 @@ def default_protocol(name: str, preset: str = "paper") -> dict:
     return _METRICS[name].resolve(preset)
 
 
+def metric_version(name: str) -> int:
+    """The code version of metric ``name`` (its entry's ``version``), part of every stored
+    evaluation's id."""
+    return metric_spec(name).version
+
+
 def validate_protocol(name: str, protocol: dict) -> None:
     """Raise ``ProtocolError`` (a ``ValueError``, one line) when a value of ``protocol`` breaks
     metric ``name``'s rules (an unknown parameter, a wrong type, a value out of range)."""
@@ -448,6 +491,7 @@ def evaluate(
     code_cache: str = "auto",
     max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
     stochastic_represent: bool = False,
+    bootstrap: int = 0,
 ) -> dict:
     """Score ``represent`` on ``dataset`` with each metric in ``metrics`` (default: all).
 
@@ -472,9 +516,12 @@ def evaluate(
         max_cache_bytes: bound on the code cache's memory; beyond it, the direct path.
         stochastic_represent: ``represent`` draws random codes (also: a true
             ``represent.stochastic`` attribute): each draw is then encoded anew (direct path).
+        bootstrap: resamples B of the evaluation rows for the metrics whose bootstrap is cheap
+            (:data:`~.bootstrap.BOOTSTRAPS`: MIG); their results get ``"interval"``:
+            ``{"scores": {score: [lo, hi]}, "method", "resamples", "seconds"}``. 0: none.
 
     Returns:
-        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": str}}``
+        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": int}}``
         plus ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing
         and encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
         metric's ``seconds``) and ``"_code_cache"`` (the path taken, why, the distinct and
@@ -526,6 +573,9 @@ def evaluate(
         }
         if matrices:
             results[name][MATRICES_KEY] = name_factors(matrices, dataset.factor_names)
+        interval = bootstrap_result(name, results[name], protocol, inputs.samples, bootstrap)
+        if interval:
+            results[name][INTERVAL_KEY] = interval
         if progress:
             print(f"[metrics] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     results["_environment"] = environment()

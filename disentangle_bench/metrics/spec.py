@@ -191,7 +191,9 @@ class MetricSpec:
         display_name: the metric in plots and reports (``"β-VAE score"``).
         rules: parameter -> :class:`Rule`; every protocol value is checked against its rule
             (and its type against the reference value's) before anything is trained.
-        version: the metric's code version: bump it when its numbers change.
+        version: the metric's code version (an integer >= 1), hashed into every stored
+            evaluation's id: bump it when a change to its code changes its numbers, and only
+            this metric is re-scored.
         headline_scores: the scores drawn against hyperparameters (empty: all of them).
         score_labels: score -> axis label (default ``"<display_name>: <score>"``).
         hidden_scores: regular expression of scores left out of tables and plots.
@@ -210,7 +212,7 @@ class MetricSpec:
     display_name: str
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)
-    version: str = "1"
+    version: int = 1
     headline_scores: tuple[str, ...] = ()
     score_labels: Mapping[str, str] = field(default_factory=dict)
     hidden_scores: str = ""
@@ -224,6 +226,9 @@ class MetricSpec:
         if self.kind not in KINDS:
             raise ValueError(f"{where}: kind must be one of {', '.join(KINDS)}, "
                              f"got {self.kind!r}")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) \
+                or self.version < 1:
+            raise ValueError(f"{where}: version must be an integer >= 1, got {self.version!r}")
         if not callable(self.compute):
             raise TypeError(f"{where}: compute must be callable")
         if SEED_KEY in self.protocol:

@@ -34,7 +34,14 @@ from .locatello import (
     variance_decomposition,
     variance_markdown,
 )
-from .tables import markdown_table, summary_table, table_notes, text_table, value_columns
+from .tables import (
+    evaluation_noise,
+    markdown_table,
+    summary_table,
+    table_notes,
+    text_table,
+    value_columns,
+)
 
 
 @dataclass
@@ -315,6 +322,13 @@ LATENT_NOTE = ("Each latent z_j is named by the factor v_k with the largest shar
                "carried, I(z_j; v_k) / H(v_k) from MIG's 20-bin estimator (MI), and the gap to the "
                "latent's second-largest share; 'none' below 0.05. First seed of each model.")
 
+NOISE_NOTE = ("Per run, MIG's evaluation sample is bootstrapped (200 resamples of its rows, "
+              "bins fixed; results.csv: mig.discrete_mig@lo / @hi): the median half-width of "
+              "those 95 % intervals is the noise of one evaluation, to set against the spread "
+              "between training seeds. DCI, SAP and explicitness refit classifiers per "
+              "resample and are not bootstrapped (too slow for the default sweep).")
+
+
 VARIANCE_NOTE = ("Share of each score's variance across the finished runs explained by the "
                  "objective (model), by its hyperparameters (configurations within a model) and "
                  "by the seed (runs of one configuration): nested sums of squares, summing to "
@@ -387,6 +401,10 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    noise = evaluation_noise(results)
+    if not noise.empty:
+        parts.append(f"<h3>Evaluation noise vs seed noise</h3><p>{esc(NOISE_NOTE)}</p>")
+        parts.append(noise.to_html(index=False, border=0, float_format="{:.3g}".format))
     variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
     if not variance.empty and (results["status"] == "finished").sum() >= 2:
         parts.append("<h2>What moves the scores: objective, hyperparameters, seed</h2><p>"
@@ -450,6 +468,15 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(paths.root)})", ""]
+    noise = evaluation_noise(results)
+    if not noise.empty:
+        lines += ["### Evaluation noise vs seed noise", "", NOISE_NOTE, "",
+                  "| " + " | ".join(noise.columns) + " |",
+                  "|---|" + "---:|" * (len(noise.columns) - 1)]
+        lines += ["| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v)
+                                    for v in row) + " |"
+                  for row in noise.itertuples(index=False)]
+        lines.append("")
     variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
     if not variance.empty and (results["status"] == "finished").sum() >= 2:
         lines += ["## What moves the scores: objective, hyperparameters, seed", "",

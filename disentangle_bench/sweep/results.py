@@ -18,6 +18,8 @@ Columns (documented in docs/runner.md):
   active dimension; see :data:`DLIB_DEGENERATE`);
 * with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
   ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from eval_log.csv);
+* ``<metric>.<score>@lo`` / ``@hi``: the run's 95 % interval of a score from its own
+  evaluation sample, where one was computed (MIG: a bootstrap of the evaluation rows);
 * timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
 """
 
@@ -90,6 +92,7 @@ def _row(store: RunStore, run_id: str) -> dict[str, Any] | None:
         row.update(record.get("summary", {}))
         row.update(flatten_scores(record.get("metrics", {})))
         row.update(undefined_scores(record.get("metrics", {})))
+        row.update(run_intervals(record.get("metrics", {})))
         row.update(along_training_columns(store.run_dir(run_id) / EVAL_LOG))
         for key in ("train_seconds", "metrics_seconds", "seconds"):
             row[key] = record.get(key)
@@ -143,6 +146,25 @@ def undefined_scores(metrics: dict[str, Any]) -> dict[str, Any]:
             degenerate = undefined and fragment in str(reason or "")
             out[f"{name}.dlib_{score}"] = value if degenerate else (
                 math.nan if undefined else float(ours))
+    return out
+
+
+#: Marks the per-run interval columns ``<metric>.<score>@lo`` / ``@hi`` (not scores).
+RUN_INTERVAL_MARK = "@"
+
+
+def run_intervals(metrics: dict[str, Any]) -> dict[str, float]:
+    """``<metric>.<score>@lo`` / ``@hi``: the run's own interval of a score from its
+    evaluation sample (``metrics.evaluate(..., bootstrap=B)``: a bootstrap of the evaluation
+    rows), where the metric stored one."""
+    out: dict[str, float] = {}
+    for name, result in metrics.items():
+        if name.startswith("_") or not isinstance(result, dict):
+            continue
+        for score, bounds in (result.get("interval") or {}).get("scores", {}).items():
+            low, high = (math.nan if v is None else float(v) for v in bounds)
+            out[f"{name}.{score}{RUN_INTERVAL_MARK}lo"] = low
+            out[f"{name}.{score}{RUN_INTERVAL_MARK}hi"] = high
     return out
 
 

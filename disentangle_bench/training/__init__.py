@@ -12,6 +12,7 @@ from .loop import (
     time_training_steps,
     train,
 )
+from .threads import free_cores, usable_cores
 from .trained_model import TrainedModel
 
 __all__ = [
@@ -24,8 +25,10 @@ __all__ = [
     "TrainingDiverged",
     "cpu_has_native_bf16",
     "deterministic_torch",
+    "free_cores",
     "resolve_device",
     "resolve_precision",
     "time_training_steps",
     "train",
+    "usable_cores",
 ]
