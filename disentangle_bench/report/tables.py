@@ -51,7 +51,7 @@ def value_columns(results: pd.DataFrame) -> list[str]:
     scores = [c for c in results.columns
               if "." in c and not c.startswith("hparams.") and not _hidden(c)
               and RUN_INTERVAL_MARK not in c
-              and pd.to_numeric(results[c], errors="coerce").notna().any()]
+              and _is_score(results[c])]
     order_of = {name: rank for rank, name in enumerate(list_metrics())}
 
     def order(column: str) -> tuple:
@@ -59,6 +59,15 @@ def value_columns(results: pd.DataFrame) -> list[str]:
         return (order_of.get(metric, len(order_of)), column)
 
     return headline + sorted(scores, key=order)
+
+
+def _is_score(column: pd.Series) -> bool:
+    """A numeric column, even one whose every value is NaN (an undefined score keeps its
+    column, shown as ``0/n`` finite, rather than vanishing from the table); text columns
+    such as a score's ``reason`` are not scores."""
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return True
+    return pd.to_numeric(column, errors="coerce").notna().any()
 
 
 def group_columns(results: pd.DataFrame) -> list[str]:
