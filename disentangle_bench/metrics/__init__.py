@@ -17,6 +17,7 @@ from .registry import (
     default_protocol,
     evaluate,
     list_metrics,
+    metric_version,
     resolve_protocol,
 )
 from .sap import sap
@@ -53,6 +54,7 @@ __all__ = [
     "histogram_discretize",
     "kl_to_standard_normal",
     "list_metrics",
+    "metric_version",
     "mig",
     "modularity",
     "modularity_explicitness",

@@ -77,6 +77,17 @@ PROTOCOLS: dict[str, dict[str, dict]] = {
 
 SEED_KEY = "seed"
 
+#: Per-metric code version, hashed into every stored evaluation's id: bump a metric's entry when
+#: a change to its code changes its numbers, and only that metric is re-scored (the others and
+#: every trained model are reused). Metrics not listed are at version 1.
+METRIC_VERSIONS: dict[str, int] = {}
+
+
+def metric_version(name: str) -> int:
+    """The code version of metric ``name`` (see :data:`METRIC_VERSIONS`)."""
+    check_metric_names([name])
+    return int(METRIC_VERSIONS.get(name, 1))
+
 
 def list_metrics() -> list[str]:
     """Names accepted by :func:`evaluate`, in evaluation order."""

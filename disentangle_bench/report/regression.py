@@ -87,8 +87,8 @@ def write_baseline(path: Path | str, record: dict[str, Any]) -> Path:
 
 
 def baseline_specs(record: dict[str, Any]) -> list[Any]:
-    """The recorded RunSpecs, re-labelled with the installed package version (the version is
-    part of the run id, not of the numbers)."""
+    """The recorded RunSpecs, re-labelled with the installed package version (recorded with
+    each model, not part of its id)."""
     from .. import __version__
     from ..sweep import RunSpec
 
@@ -102,10 +102,11 @@ def run_specs(specs: Sequence[Any], out: Path | str, *, progress: bool = False) 
     return their ``load_results`` rows, in ``specs`` order."""
     from ..sweep import RunStore, load_results, run_sweep
     from ..sweep.executors.local import LocalExecutor
+    from ..sweep.results import evaluation_set
 
     store = RunStore(out)
     run_sweep(list(specs), store, LocalExecutor(jobs=1), force=True, progress=progress)
-    frame = load_results(out, [spec.run_id for spec in specs])
+    frame = load_results(out, [spec.run_id for spec in specs], evaluation=evaluation_set(specs))
     return frame.set_index("run_id").loc[[spec.run_id for spec in specs]].reset_index()
 
 
@@ -377,8 +378,7 @@ def _metric_environment(out: Path | str, frame: pd.DataFrame) -> dict[str, str]:
     """The library versions the metrics layer recorded with the first run."""
     from ..sweep import RunStore
 
-    record = RunStore(out).read_metrics(frame["run_id"].iloc[0]) or {}
-    return {str(k): str(v) for k, v in (record.get("environment") or {}).items()}
+    return RunStore(out).read_environment(frame["run_id"].iloc[0])
 
 
 def derive_tolerances(specs: Sequence[Any], labels: Sequence[str], runs: list[dict[str, Any]],

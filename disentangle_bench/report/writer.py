@@ -1,11 +1,12 @@
 """Write a sweep's tables, figures, ``report.html`` (self-contained) and ``report.md``.
 
-Everything is read from the results store (``sweep.load_results`` plus each run's
+Everything is read from the results store (``sweep.load_results`` plus each model's
 ``artifacts.npz`` and ``train_log.csv``): a report can be rebuilt on any machine from the
 directory alone, without torch or the trained models.
 
-Output, in the results directory: ``results.csv`` (one row per run), ``summary.csv`` and
-``summary.md`` (mean ± std over seeds), ``plots/*.png``, ``report.html`` (images embedded as
+Output, in the results directory: ``results.csv`` (one row per model and evaluation seed),
+``summary.csv`` and ``summary.md`` (mean ± std over training seeds, spread over evaluation
+seeds), ``plots/*.png``, ``report.html`` (images embedded as
 base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
 """
 
@@ -22,12 +23,14 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_text_atomic
-from ..sweep.results import load_results
+from ..sweep.results import load_results, model_means
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
 from .tables import markdown_table, summary_table, text_table, value_columns
+
+RESULTS_HEADING = "Results: mean ± std over training seeds [eval ± spread over evaluation seeds]"
 
 
 @dataclass
@@ -40,13 +43,15 @@ class ReportPaths:
     html: Path | None = None
     markdown: Path | None = None
     figures: list[tuple[str, Path]] = field(default_factory=list)
+    #: One line per model / evaluation seed left out, with the reason (corrupt files included).
+    problems: list[str] = field(default_factory=list)
 
 
 def _selected_runs(store: RunStore, all_runs: bool) -> list[str] | None:
     manifest = store.read_sweep()
     if all_runs or not manifest or not manifest.get("run_ids"):
         return None
-    return [r for r in manifest["run_ids"] if store.read_config(r) is not None]
+    return [r for r in manifest["run_ids"] if (store.model_dir(r) / "config.json").is_file()]
 
 
 def write_tables(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
@@ -57,7 +62,18 @@ def write_tables(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
     results_csv = write_text_atomic(store.root / "results.csv", results.to_csv(index=False))
     summary_csv = write_text_atomic(store.root / "summary.csv", summary.to_csv(index=False))
     summary_md = write_text_atomic(store.root / "summary.md", markdown_table(summary))
-    return ReportPaths(store.root, results_csv, summary_csv, summary_md, text_table(summary))
+    return ReportPaths(store.root, results_csv, summary_csv, summary_md, text_table(summary),
+                       problems=problem_lines(results))
+
+
+def problem_lines(results: pd.DataFrame) -> list[str]:
+    """``<model id>: <reason>`` for every row that is not finished, each reason once."""
+    lines: list[str] = []
+    for _, row in results[results["status"] != "finished"].iterrows():
+        line = f"{row['run_id']}: {row.get('error') or row['status']}"
+        if line not in lines:
+            lines.append(line)
+    return lines
 
 
 def write_report(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
@@ -66,7 +82,7 @@ def write_report(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
     paths = write_tables(root, all_runs=all_runs)
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
-    paths.figures = make_figures(store, results, summary)
+    paths.figures = make_figures(store, model_means(results), summary)
     # claims_values.csv, claims_trends.csv, claims.md; compared once, shown in both documents
     values, trends, _ = write_claims(store.root, results)
     claims = {"markdown": claims_markdown(values, trends), "html": claims_html(values, trends)}
@@ -161,20 +177,37 @@ def make_figures(store: RunStore, results: pd.DataFrame,
 
 
 # --- documents --------------------------------------------------------------------------------
+def _evaluation(store: RunStore, results: pd.DataFrame) -> dict[str, Any]:
+    """The evaluation set shown: the manifest's, else what the first model has stored."""
+    evaluation = (store.read_sweep() or {}).get("evaluation")
+    if evaluation:
+        return evaluation
+    protocol: dict[str, Any] = {}
+    seeds: list[int] = []
+    for run_id in results["run_id"].unique()[:1]:
+        for record in store.list_evals(run_id)[0]:
+            protocol.setdefault(record["metric"], record["protocol"])
+            seeds += [] if record["eval_seed"] in seeds else [record["eval_seed"]]
+    return {"protocol": protocol, "eval_seeds": sorted(seeds)}
+
+
 def _config_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]]:
     """Config fields shared by every run (the per-run ones are in the tables)."""
     if results.empty:
         return []
-    config = store.read_config(results["run_id"].iloc[0]) or {}
+    config = next((c for r in results["run_id"].unique()
+                   if (c := store.read_config(r)) and c.get("train")), {})
     train = config.get("train", {})
+    evaluation = _evaluation(store, results)
     rows = []
     for key in ("dataset", "architecture", "latent_dim", "steps", "batch_size", "lr",
                 "precision", "device"):
         if key in train and (key not in results or results[key].astype(str).nunique() <= 1):
             rows.append((key, str(train[key])))
-    rows.append(("seeds", " ".join(str(s) for s in sorted(results["seed"].unique()))))
-    rows.append(("metrics", ", ".join(config.get("metrics", []))))
-    rows.append(("evaluation seed", str(config.get("eval_seed"))))
+    seeds = sorted(s for s in results["seed"].unique() if not is_nan(s))
+    rows.append(("seeds", " ".join(str(s) for s in seeds)))
+    rows.append(("metrics", ", ".join(evaluation.get("protocol", {}))))
+    rows.append(("evaluation seeds", " ".join(str(s) for s in evaluation.get("eval_seeds", []))))
     rows.append(("package version", str(config.get("version"))))
     return rows
 
@@ -182,23 +215,22 @@ def _config_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]
 def _protocol_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]]:
     if results.empty:
         return []
-    config = store.read_config(results["run_id"].iloc[0]) or {}
     return [(name, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
-            for name, params in config.get("protocol", {}).items()]
+            for name, params in _evaluation(store, results).get("protocol", {}).items()]
 
 
 def _failures(results: pd.DataFrame) -> list[tuple[str, str, str]]:
     bad = results[results["status"] != "finished"]
-    return [(str(r["label"]), str(r["run_id"]), str(r["error"] or r["status"]))
+    rows = [(str(r["label"]), str(r["run_id"]), str(r["error"] or r["status"]))
             for _, r in bad.iterrows()]
+    return list(dict.fromkeys(rows))
 
 
 def _environment(store: RunStore, results: pd.DataFrame) -> str:
     done = results[results["status"] == "finished"]
     if done.empty:
         return ""
-    record = store.read_metrics(done["run_id"].iloc[0]) or {}
-    env = record.get("environment", {})
+    env = store.read_environment(done["run_id"].iloc[0])
     keys = ("disentangle_bench", "python", "torch", "numpy", "scikit-learn", "platform")
     return ", ".join(f"{k} {env[k]}" for k in keys if k in env)
 
@@ -207,9 +239,12 @@ def _timing(results: pd.DataFrame) -> str:
     done = results[results["status"] == "finished"]
     if done.empty or "seconds" not in done:
         return ""
-    total = pd.to_numeric(done["seconds"], errors="coerce").sum()
-    train = pd.to_numeric(done.get("train_seconds"), errors="coerce").sum()
-    return (f"{len(done)} finished runs; compute time {total / 60:.1f} min "
+    metrics = pd.to_numeric(done.get("metrics_seconds"), errors="coerce").sum()
+    train = pd.to_numeric(done.drop_duplicates("run_id").get("train_seconds"),
+                          errors="coerce").sum()
+    models = done["run_id"].nunique()
+    return (f"{models} finished model{'s' if models != 1 else ''}, {len(done)} scored "
+            f"(model, evaluation seed) rows; compute time {(train + metrics) / 60:.1f} min "
             f"(training {train / 60:.1f} min), as recorded at run time")
 
 
@@ -252,7 +287,7 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
         parts += [f"<li class='fail'>{esc(label)} <code>{esc(rid)}</code>: {esc(err)}</li>"
                   for label, rid, err in failures]
         parts.append("</ul>")
-    parts.append("<h2>Results: mean ± std over seeds</h2>")
+    parts.append(f"<h2>{RESULTS_HEADING}</h2>")
     table = _display(summary)
     parts.append(table.to_html(escape=True, border=0) if not table.empty else "<p>no runs</p>")
     parts.append("<p>reconstruction: Bernoulli negative log-likelihood of held-out images "
@@ -302,7 +337,7 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
         lines += ["## Runs that did not finish", ""]
         lines += [f"- **{label}** `{rid}`: {err}" for label, rid, err in failures]
         lines.append("")
-    lines += ["## Results: mean ± std over seeds", "", markdown_table(summary)]
+    lines += [f"## {RESULTS_HEADING}", "", markdown_table(summary)]
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(store.root)})", ""]

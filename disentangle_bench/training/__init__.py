@@ -1,27 +1,32 @@
 """Training: ``train(config) -> TrainedModel``, checkpoints, resume (on ``models``)."""
 
-from .config import DEVICES, PRECISIONS, TrainConfig
+from .config import DEVICES, PRECISIONS, TRAINING_NUMERICS_VERSION, TrainConfig
 from .loop import (
     ConfigMismatch,
     TrainingDiverged,
     cpu_has_native_bf16,
     deterministic_torch,
     resolve_device,
+    resolve_device_type,
     resolve_precision,
     train,
 )
-from .trained_model import TrainedModel
+from .trained_model import TrainedModel, UnsafeFileError, safe_torch_load
 
 __all__ = [
     "DEVICES",
     "PRECISIONS",
+    "TRAINING_NUMERICS_VERSION",
     "ConfigMismatch",
     "TrainConfig",
     "TrainedModel",
     "TrainingDiverged",
+    "UnsafeFileError",
     "cpu_has_native_bf16",
     "deterministic_torch",
     "resolve_device",
+    "resolve_device_type",
     "resolve_precision",
+    "safe_torch_load",
     "train",
 ]

@@ -40,7 +40,13 @@ from ..data import GroundTruthDataset, get_dataset, observation_batch
 from ..models import Objective
 from ..models.factor_vae import DISCRIMINATOR_ADAM
 from .config import TrainConfig
-from .trained_model import MODEL_FILE, TrainedModel, atomic_torch_save, build_model
+from .trained_model import (
+    MODEL_FILE,
+    TrainedModel,
+    atomic_torch_save,
+    build_model,
+    safe_torch_load,
+)
 
 CHECKPOINT_FILE = "checkpoint.pt"
 ADAM = {"betas": (0.9, 0.999), "eps": 1e-8}  # disentanglement_lib shared.gin
@@ -69,6 +75,12 @@ def resolve_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but no CUDA GPU is available; use device='auto' or 'cpu'")
     return torch.device(device)
+
+
+def resolve_device_type(device: str) -> str:
+    """The device type a config trains on: ``"cpu"`` or ``"cuda"``, never ``"auto"`` (what a run
+    id hashes: a CPU and a CUDA run of one config give different numbers and checkpoints)."""
+    return resolve_device(device).type
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -296,7 +308,7 @@ class _Run:
         atomic_torch_save(state, path)
 
     def restore(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = safe_torch_load(path, map_location=self.device)
         _check_same_config(TrainConfig.from_dict(state["config"]), self.config, path)
         if state["precision"] != self.precision:
             raise ConfigMismatch(
