@@ -1,21 +1,30 @@
 """disentangle-bench: a benchmark suite for disentangled representation learning.
 
-``disentangle_bench.evaluate_representation(represent, dataset, ...)`` scores any encoder
-(``sweep.evaluate``); the layers are importable as ``disentangle_bench.data``, ``.models``,
-``.metrics``, ``.training``, ``.sweep`` and ``.report``.
+Extension points (docs/extending.md), imported lazily so that ``import disentangle_bench``
+stays light: ``register_model`` (``models``), ``register_metric`` and ``MetricSpec``
+(``metrics``), ``register_dataset`` (``data``), ``load_plugins`` and ``plugin_record``
+(``plugins``); ``evaluate_representation(represent, dataset, ...)`` scores any encoder
+(``sweep.evaluate``).
 """
-
-from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "evaluate_representation"]
+_LAZY = {
+    "register_model": "disentangle_bench.models",
+    "register_metric": "disentangle_bench.metrics",
+    "MetricSpec": "disentangle_bench.metrics",
+    "register_dataset": "disentangle_bench.data",
+    "load_plugins": "disentangle_bench.plugins",
+    "plugin_record": "disentangle_bench.plugins",
+    "evaluate_representation": "disentangle_bench.sweep.evaluate",
+}
+
+__all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    # imported on first use: ``import disentangle_bench`` stays light (no torch, no pandas)
-    if name == "evaluate_representation":
-        from .sweep.evaluate import evaluate_representation
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
 
-        return evaluate_representation
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'disentangle_bench' has no attribute {name!r}")

@@ -60,6 +60,45 @@ def write_npz_atomic(path: Path | str, **arrays: Any) -> Path:
     return write_atomic(Path(path), lambda file: np.savez_compressed(file, **arrays))
 
 
+class NotWritable(ValueError):
+    """A results location that cannot be written; the message is one line naming the path, the
+    reason and what to do (a ``ValueError``: it is a bad option value, exit code 2 in the CLI)."""
+
+
+def check_writable_dir(path: Path | str, *, option: str = "--out") -> Path:
+    """Make sure directory ``path`` exists or can be created, and that files can be created in
+    it, by creating (and removing) a probe; raises :class:`NotWritable` otherwise: ``path`` or
+    one of its parents is a regular file, permission is denied, or the file system is read-only.
+    Creates nothing that it does not remove, and no missing parent directory. Returns ``path``.
+    """
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is" if existing == path else f"is inside {existing}, which is"
+        raise NotWritable(f"{option} {path} {where} a file, not a directory; pass a directory "
+                          "path")
+    try:
+        _probe_write(existing)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise NotWritable(f"{option} {path}: cannot write in {existing} ({reason}); pass a "
+                          "writable directory") from None
+    return path
+
+
+def _probe_write(directory: Path) -> None:
+    """Create and remove a directory and a file in ``directory`` (what a results store does)."""
+    probe = tempfile.mkdtemp(prefix=TEMP_PREFIX + "probe.", dir=directory)
+    try:
+        handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=probe)
+        os.close(handle)
+        os.unlink(name)
+    finally:
+        os.rmdir(probe)
+
+
 def read_json(path: Path | str) -> Any | None:
     """The parsed JSON in ``path``, or ``None`` when the file is missing or does not parse."""
     try:

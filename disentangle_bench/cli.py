@@ -53,25 +53,31 @@ def _datasets_command(argv: list[str]) -> int:
 
 def _preview_command(argv: list[str]) -> int:
     from .data import get_dataset
-    from .data.preview import save_factor_sweep_grid
+    from .data.preview import image_format, save_factor_sweep_grid
 
     parser = _Parser(
         prog="run_benchmark.py preview",
-        description="Write a PNG grid: one row per factor, swept across its values.",
+        description="Write an image grid: one row per factor, swept across its values.",
     )
-    parser.add_argument("--dataset", default=DEFAULT_DATASET)
-    parser.add_argument("--out", default=None, help="PNG path (default results/preview-NAME.png)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help=f"dataset to show (default {DEFAULT_DATASET}; list them with "
+                             "`run_benchmark.py datasets`)")
+    parser.add_argument("--out", default=None,
+                        help="image path; its suffix sets the format: .png (default "
+                             "results/preview-NAME.png), .jpg, .svg, .pdf")
     parser.add_argument("--seed", type=int, default=0, help="picks the base factors")
     args = parser.parse_args(argv)
-    dataset = get_dataset(args.dataset)
     out = args.out or f"results/preview-{args.dataset}.png"
+    image_format(out)
+    _writable(Path(out).parent, "--out's folder")
+    dataset = get_dataset(args.dataset)
     path = save_factor_sweep_grid(dataset, out, seed=args.seed)
     print(f"wrote {path}")
     return 0
 
 
 def _download_command(argv: list[str]) -> int:
-    from .data.files import REMOTE_FILES, download
+    from .data.files import REMOTE_FILES, REPO_DATASETS, download
 
     parser = _Parser(
         prog="run_benchmark.py download",
@@ -84,10 +90,14 @@ def _download_command(argv: list[str]) -> int:
     try:
         path = download(args.name, args.dir)
     except OSError as error:  # no network, refused, disk full: nothing partial is left behind
+        folder = Path(args.dir) if args.dir else REPO_DATASETS
         print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
-              f"check the network, or fetch the file by hand into datasets/", file=sys.stderr)
+              f"check the network, or fetch the file by hand into {folder}/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    print(f"{args.name}: {path} (checksum verified)")
+    remote = REMOTE_FILES[args.name]
+    print(f"{args.name}: {path} ("
+          + ("checksum verified)" if remote.algorithm else "no checksum is published; every run "
+             "records the file's SHA-256)"))
     return 0
 
 
@@ -100,6 +110,9 @@ def _report_command(argv: list[str]) -> int:
     parser.add_argument("out", metavar="DIR", help="results directory of a sweep (its --out)")
     parser.add_argument("--all", action="store_true",
                         help="report every run in the store, not only the last sweep's")
+    parser.add_argument("--dest", metavar="DEST", default=None,
+                        help="write the tables, plots and report into DEST instead of DIR "
+                             "(e.g. when DIR is read-only)")
     args = parser.parse_args(argv)
     from .sweep import RunStore
 
@@ -108,7 +121,8 @@ def _report_command(argv: list[str]) -> int:
     if not store.model_ids():
         raise UsageError(f"no models in {args.out!r} (expected {args.out}/models/<id>/config.json)"
                          "; give the --out directory of a sweep")
-    paths = write_report(args.out, all_runs=args.all)
+    _writable(args.dest or args.out, "--dest" if args.dest else "DIR")
+    paths = write_report(args.out, all_runs=args.all, dest=args.dest)
     print(paths.table_text)
     _print_problems(paths.problems)
     print(f"report: {paths.html}")
@@ -168,6 +182,7 @@ def _evaluate_command(argv: list[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     protocol = _protocol_overrides(args.protocol)
+    _writable(args.out, "DIR")
     if (args.encoder or args.represent) and not args.dataset:
         raise UsageError("--encoder and --represent need --dataset NAME")
     if args.dataset and not (args.encoder or args.represent):
@@ -282,6 +297,13 @@ def _check_command(argv: list[str]) -> int:
     sweeps = _split_sweeps(sweep)
     if sweep and not args.create:
         raise UsageError("sweep options after `--` are only used with --create")
+    if args.create and not sweeps:
+        raise UsageError("--create needs the sweep to record after `--`, e.g. check new.json "
+                         "--create -- --models beta_vae --betas 4 --preset smoke")
+    if args.out:
+        _writable(args.out, "--out")
+    if args.create or args.update_baseline:
+        _writable(Path(args.baseline).resolve().parent, "BASELINE's folder")
     progress = not args.quiet
     if args.create:
         specs = [spec for options in sweeps for spec in _plan(options)[1]]
@@ -325,9 +347,23 @@ def _claims_command(argv: list[str]) -> int:
     parser.add_argument("out", metavar="DIR", help="results directory of a sweep")
     parser.add_argument("--table", metavar="CSV", default=None,
                         help="claims table to use (default: the shipped claims.csv)")
+    parser.add_argument("--dest", metavar="DEST", default=None,
+                        help="write the claims files into DEST instead of DIR (e.g. when DIR "
+                             "is read-only)")
     args = parser.parse_args(argv)
-    table = claims.load_claims(args.table) if args.table else None
-    values, trends, paths = claims.write_claims(args.out, claims=table)
+    table = None
+    if args.table:
+        if not Path(args.table).is_file():
+            raise UsageError(f"--table {args.table}: no such file; give a claims CSV with the "
+                             "columns of the shipped disentangle_bench/report/claims.csv")
+        try:
+            table = claims.load_claims(args.table)
+        except (OSError, ValueError, KeyError) as error:
+            raise UsageError(f"--table {args.table}: cannot read it as a claims table "
+                             f"({_one_line(error)})") from None
+    if (Path(args.out) / "models").is_dir():
+        _writable(args.dest or args.out, "--dest" if args.dest else "DIR")
+    values, trends, paths = claims.write_claims(args.out, claims=table, dest=args.dest)
     print(claims.format_claims_text(values, trends))
     print(f"\nwritten: {', '.join(str(p) for p in paths)}")
     return EXIT_OK
@@ -440,6 +476,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--dataset", default=DEFAULT_DATASET,
                         help=f"ground-truth dataset (default {DEFAULT_DATASET}; list them with "
                              "`run_benchmark.py datasets`)")
+    budget.add_argument("--dataset-option", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="a constructor option of the dataset, e.g. source=file to build "
+                             "color-dsprites / noisy-dsprites on the real dSprites file "
+                             "(default source=procedural); part of the run id")
     budget.add_argument("--steps", type=int, help="training steps per run")
     budget.add_argument("--batch-size", type=int, help="training batch size")
     budget.add_argument("--lr", type=float, help="Adam learning rate")
@@ -447,8 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
                         help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
-    budget.add_argument("--precision", choices=["bf16", "fp32"],
-                        help="training precision (default: the preset's)")
+    budget.add_argument("--precision", choices=["auto", "bf16", "fp32"],
+                        help="training precision (default: the preset's; auto = bf16 on CUDA "
+                             "and on CPUs with native bf16, else fp32)")
     budget.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                         help="training device (default auto: CUDA when present)")
     budget.add_argument("--checkpoint-every", type=int, metavar="STEPS",
@@ -482,6 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="print the runs that would execute, then exit")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                     help="import MODULE (or call MODULE:FUNCTION) first: a package that "
+                          "registers models, metrics or datasets (repeatable; any subcommand; "
+                          "installed 'disentangle_bench.plugins' entry points load too; "
+                          "docs/extending.md). Runs record each plugin's version in their id")
     return parser
 
 
@@ -495,7 +541,7 @@ def _positive(args: argparse.Namespace, names: tuple[str, ...]) -> None:
 def build_request(args: argparse.Namespace) -> Any:
     """Turn parsed arguments into a ``SweepRequest``; raises ``UsageError`` for bad ones."""
     from .models import list_models, model_defaults
-    from .sweep.grid import SweepRequest, parse_assignment
+    from .sweep.grid import SweepRequest, parse_assignment, parse_value
     from .sweep.presets import get_preset
 
     _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds",
@@ -529,10 +575,17 @@ def build_request(args: argparse.Namespace) -> Any:
             raise UsageError(f"--grid sets {model}.{param}, which another option already sets")
         grids.setdefault(model, {})[param] = values
     protocol = _protocol_overrides(args.protocol)
+    dataset_kwargs: dict[str, Any] = {}
+    for text in args.dataset_option:
+        key, _, value = text.partition("=")
+        if not key or not value or key in dataset_kwargs:
+            raise UsageError(f"--dataset-option expects distinct KEY=VALUE, got {text!r}")
+        dataset_kwargs[key] = parse_value(value)
     seeds = list(range(args.num_seeds)) if args.num_seeds else (args.seeds or [0])
     return SweepRequest(
         models=models, preset=get_preset(args.preset), grids=grids,
-        seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, steps=args.steps,
+        seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, dataset_kwargs=dataset_kwargs,
+        steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, latent_dim=args.latent_dim,
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
@@ -582,10 +635,21 @@ def _one_line(error: BaseException) -> str:
 def _print_plan(specs: list[Any], out: str, executor: Any) -> None:
     print(_budget(specs))
     train = specs[0].train
-    print(f"dataset {train['dataset']}, architecture {train['architecture']}, "
+    options = "".join(f" {k}={v}" for k, v in sorted(train.get("dataset_kwargs", {}).items()))
+    print(f"dataset {train['dataset']}{options}, architecture {train['architecture']}, "
           f"latent {train['latent_dim']}, {train['precision']}, "
           f"metrics: {', '.join(specs[0].metrics)}")
     print(f"{len(specs)} run{'s' if len(specs) != 1 else ''} -> {out} ({executor.describe()})")
+
+
+def _writable(path: str | Path, option: str) -> None:
+    """``UsageError`` (one line) unless results can be written into directory ``path``."""
+    from .atomic import NotWritable, check_writable_dir
+
+    try:
+        check_writable_dir(path, option=option)
+    except NotWritable as error:
+        raise UsageError(str(error)) from None
 
 
 def _run(argv: list[str]) -> int:
@@ -593,7 +657,9 @@ def _run(argv: list[str]) -> int:
 
     args, specs, executor = _plan(argv)
     out = args.out or f"results/{args.dataset}-{args.preset}"
+    _writable(out, "--out" if args.out else "the default --out")
     _print_plan(specs, out, executor)
+    _warn_paper_on_cpu(specs, executor)
     if args.dry_run:
         for spec in specs:
             print(f"  {spec.label()}  {spec.run_id}")
@@ -631,6 +697,31 @@ def _widened(store: Any, run_ids: list[str], evaluation: dict[str, Any],
     return run_ids + external, evaluation
 
 
+def _warn_paper_on_cpu(specs: list[Any], executor: Any) -> None:
+    """``--preset paper`` on a CPU: say so, with the time per run measured here, first."""
+    from .training import TrainConfig, resolve_device, time_training_steps
+
+    train = specs[0].train
+    if specs[0].preset != "paper" or resolve_device(train["device"]).type != "cpu":
+        return
+    seconds = time_training_steps(TrainConfig.from_dict(train)) * train["steps"]
+    runs = len(specs) / max(1, getattr(executor, "jobs", 1))
+    print(f"device: cpu (no CUDA GPU found). Training {specs[0].label()} measured here: about "
+          f"{_duration(seconds)} per run, {_duration(seconds * runs)} for the sweep (metrics "
+          "extra); a GPU (--device cuda) takes a fraction of that, --preset cpu is the CPU "
+          "budget", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def _budget(specs: list[Any]) -> str:
     """The budget line of this sweep (its actual steps, batch, lr, precision)."""
     from .sweep.presets import get_preset
@@ -654,18 +745,62 @@ def _finish(store: Any, summary: Any, *, report: bool) -> None:
         print(f"report: {paths.html} (and {paths.markdown.name})")
 
 
+def _check_command_word(argv: list[str]) -> None:
+    """A first word that is no option and no subcommand is a mistyped subcommand (the runner
+    takes no positional arguments): name the closest one."""
+    import difflib
+
+    if not argv or argv[0].startswith("-"):
+        return
+    close = difflib.get_close_matches(argv[0], list(SUBCOMMANDS), n=1, cutoff=0.6)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    raise UsageError(f"unknown command {argv[0]!r}; {hint}commands: {', '.join(SUBCOMMANDS)}, "
+                     "or options only to run a sweep")
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _take_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``--plugin NAME`` / ``--plugin=NAME`` anywhere (before any subcommand's own parsing):
+    ``(plugin names, the other arguments)``."""
+    plugins, rest = [], []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--plugin":
+            name = next(tokens, None)
+            if name is None or name.startswith("-"):
+                raise UsageError("--plugin expects a module name (e.g. --plugin mypkg.bench)")
+            plugins.append(name)
+        elif token.startswith("--plugin="):
+            plugins.append(token.partition("=")[2])
+        else:
+            rest.append(token)
+    return plugins, rest
+
+
+def _load_plugins(names: list[str]) -> None:
+    """The installed entry-point plugins, then ``--plugin`` ones; failures are usage errors."""
+    from .plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(names, entry_points=True)
+    except PluginError as error:
+        raise UsageError(_one_line(error)) from error
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        plugins, argv = _take_plugins(argv)
+        _load_plugins(plugins)
         if argv and argv[0] in SUBCOMMANDS:
             try:
                 return SUBCOMMANDS[argv[0]](argv[1:])
             except (KeyError, ValueError, RuntimeError) as error:  # incl. UnsafeFileError
                 raise UsageError(_one_line(error)) from error
+        _check_command_word(argv)
         return _run(argv)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

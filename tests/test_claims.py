@@ -180,16 +180,42 @@ def beta_sweep(values_by_beta: dict[float, list[float]], metric="kl", **kwargs) 
     return rows
 
 
-def test_increasing_trend_holds_and_fails_with_spearman_evidence(tmp_path):
-    rising = results(*beta_sweep({1: [10], 2: [11], 4: [13], 8: [20]}))
-    falling = results(*beta_sweep({1: [20], 2: [13], 4: [11], 8: [10]}))
+def jittered(means: dict[float, float], seeds: int = 3, spread: float = 0.1):
+    """{β: mean} -> {β: per-seed values}: the mean plus a fixed zero-mean jitter per seed."""
+    offsets = np.linspace(-spread, spread, seeds)
+    return {beta: list(mean + offsets) for beta, mean in means.items()}
+
+
+def test_increasing_trend_holds_and_fails_with_permutation_evidence(tmp_path):
+    rising = results(*beta_sweep(jittered({1: 10, 2: 11, 4: 13, 8: 20})))
+    falling = results(*beta_sweep(jittered({1: 20, 2: 13, 4: 11, 8: 10})))
     claims = trend(tmp_path, "increases_with:beta")
     up, down = cl.check_trends(rising, claims), cl.check_trends(falling, claims)
     assert list(up["verdict"]) == ["holds"] and list(down["verdict"]) == ["does not hold"]
-    assert "ρ(beta, kl) = +1.00 over 4 runs" in up["evidence"][0]   # the VAE counts as β = 1
-    assert "beta=1: 10 (n=1)" in up["evidence"][0]
+    evidence = up["evidence"][0]
+    assert "ρ(beta, kl) = +0.97 over 12 runs (each seed a point)" in evidence  # VAE = β 1
+    assert "beta=1: 10 (n=3)" in evidence and "permutation p = 0.0002" in evidence
+    assert up["p"][0] < 0.001 and up["n"][0] == "4 values × 3 seeds"
     assert list(cl.check_trends(falling, trend(tmp_path, "decreases_with:beta"))["verdict"]) \
         == ["holds"]
+
+
+def test_a_trend_over_one_seed_per_value_is_inconclusive_with_its_p(tmp_path):
+    # the old rule said "holds" from ρ = +1 over four single runs; a permutation test over four
+    # points cannot go below p = 2/24, and one seed per β is below the minimum anyway
+    rising = results(*beta_sweep({1: [10], 2: [11], 4: [13], 8: [20]}))
+    table = cl.check_trends(rising, trend(tmp_path, "increases_with:beta"))
+    assert table["verdict"][0].startswith("inconclusive (p = 0.08")
+    assert table["verdict"][0].endswith("n = 4 values × 1 seeds)")
+    assert "fewer than 3 seeds on a side: shown, not judged" in table["evidence"][0]
+
+
+def test_no_trend_in_noise_is_inconclusive(tmp_path):
+    rng = np.random.default_rng(1)
+    noise = {b: list(rng.normal(size=3)) for b in (1, 2, 4, 8)}
+    table = cl.check_trends(results(*beta_sweep(noise)), trend(tmp_path, "increases_with:beta"))
+    assert table["verdict"][0].startswith("inconclusive (p = ")
+    assert table["p"][0] > 0.05
 
 
 def test_trend_needs_three_levels(tmp_path):
@@ -200,21 +226,25 @@ def test_trend_needs_three_levels(tmp_path):
 
 
 def test_a_trend_on_the_procedural_stand_in_says_so(tmp_path):
-    rows = beta_sweep({1: [1], 2: [2], 4: [3]}, dataset="dsprites-procedural")
+    rows = beta_sweep(jittered({1: 1, 2: 2, 4: 3}), dataset="dsprites-procedural")
     table = cl.check_trends(results(*rows), trend(tmp_path, "increases_with:beta"))
     assert table["verdict"][0] == "holds"
     assert "dsprites-procedural, a stand-in for dsprites" in table["evidence"][0]
 
 
-def test_greater_than_compares_means(tmp_path):
+def test_greater_than_is_welchs_t_over_seeds(tmp_path):
+    from scipy.stats import ttest_ind
+
     claims = trend(tmp_path, "greater_than:vae", metric="beta_vae.eval_accuracy",
                    hyperparams="beta=4")
     metric = "beta_vae.eval_accuracy"
-    better = results(*beta_sweep({1: [0.6, 0.62], 4: [0.8, 0.84]}, metric=metric))
-    worse = results(*beta_sweep({1: [0.8, 0.84], 4: [0.6, 0.62]}, metric=metric))
-    assert cl.check_trends(better, claims)["verdict"][0] == "holds"
-    assert cl.check_trends(worse, claims)["verdict"][0] == "does not hold"
-    assert "difference +0.21" in cl.check_trends(better, claims)["evidence"][0]
+    low, high = [0.60, 0.62, 0.61], [0.80, 0.84, 0.82]
+    better = cl.check_trends(results(*beta_sweep({1: low, 4: high}, metric=metric)), claims)
+    worse = cl.check_trends(results(*beta_sweep({1: high, 4: low}, metric=metric)), claims)
+    assert better["verdict"][0] == "holds" and worse["verdict"][0] == "does not hold"
+    assert "difference +0.21" in better["evidence"][0]
+    assert better["p"][0] == pytest.approx(ttest_ind(high, low, equal_var=False).pvalue)
+    assert better["n"][0] == "3 vs 3"
     no_vae = results(*beta_sweep({4: [0.8]}, metric=metric))
     assert cl.check_trends(no_vae, claims)["verdict"][0] == "not enough data"
 
@@ -224,28 +254,37 @@ def test_greater_than_needs_seeds_and_a_difference_beyond_their_noise(tmp_path):
                    hyperparams="beta=4")
     metric = "beta_vae.eval_accuracy"
     one_seed = cl.check_trends(results(*beta_sweep({1: [0.6], 4: [0.9]}, metric=metric)), claims)
-    assert one_seed["verdict"][0] == "not enough data"
-    assert "needs 2 seeds on each side" in one_seed["evidence"][0]
-    # means 0.70 vs 0.65 with seed std ~0.14 each: ~0.35 standard errors, not a difference
-    noisy = results(*beta_sweep({1: [0.55, 0.75], 4: [0.6, 0.8]}, metric=metric))
+    assert one_seed["verdict"][0] == "inconclusive (p = n/a, n = 1 vs 1)"
+    assert "Welch's t needs 2 seeds a side" in one_seed["evidence"][0]
+    # two seeds a side: a test, but below the minimum, so never judged
+    two = cl.check_trends(results(*beta_sweep({1: [0.60, 0.61], 4: [0.90, 0.91]},
+                                              metric=metric)), claims)
+    assert two["verdict"][0].startswith("inconclusive (p = ") and two["p"][0] < 0.05
+    # means 0.70 vs 0.65 with seed std ~0.1 each: not a difference
+    noisy = results(*beta_sweep({1: [0.55, 0.75, 0.65], 4: [0.6, 0.8, 0.7]}, metric=metric))
     table = cl.check_trends(noisy, claims)
-    assert table["verdict"][0] == "not enough data"
-    assert "within 2 standard errors" in table["evidence"][0]
+    assert table["verdict"][0].startswith("inconclusive (p = 0.")
+    assert table["verdict"][0].endswith("n = 3 vs 3)")
 
 
 def test_peak_inside_the_range(tmp_path):
     claims = trend(tmp_path, "peaks_inside:beta")
-    assert cl.check_trends(results(*beta_sweep({1: [1], 4: [5], 16: [2]})),
-                           claims)["verdict"][0] == "holds"
-    assert cl.check_trends(results(*beta_sweep({1: [1], 4: [2], 16: [5]})),
-                           claims)["verdict"][0] == "does not hold"
+    peaked = cl.check_trends(results(*beta_sweep(jittered({1: 1, 4: 5, 8: 4, 16: 2}))), claims)
+    assert peaked["verdict"][0] == "holds"
+    assert "largest mean at beta=4 (inside 1..16)" in peaked["evidence"][0]
+    edge = cl.check_trends(results(*beta_sweep(jittered({1: 1, 4: 1.2, 8: 1.1, 16: 5}))), claims)
+    assert edge["verdict"][0] == "does not hold"
+    single = cl.check_trends(results(*beta_sweep({1: [1], 4: [5], 16: [2]})), claims)
+    assert single["verdict"][0].startswith("inconclusive (p = ")  # one run per β: 3 points
 
 
 def test_seed_spread_comparable_to_the_beta_effect(tmp_path):
     claims = trend(tmp_path, "seed_spread_comparable:beta")
-    noisy = results(*beta_sweep({2: [0.1, 0.5], 4: [0.2, 0.6]}))      # seeds >> beta
-    clean = results(*beta_sweep({2: [0.10, 0.11], 4: [0.60, 0.61]}))  # beta >> seeds
-    assert cl.check_trends(noisy, claims)["verdict"][0] == "holds"
+    noisy = results(*beta_sweep(jittered({2: 0.30, 4: 0.32, 8: 0.31}, seeds=5, spread=0.3)))
+    clean = results(*beta_sweep(jittered({2: 0.10, 4: 0.60, 8: 0.90}, seeds=5, spread=0.01)))
+    held = cl.check_trends(noisy, claims)
+    assert held["verdict"][0] == "holds"
+    assert "beta explains 0% of the variance, seeds 100%" in held["evidence"][0]
     assert cl.check_trends(clean, claims)["verdict"][0] == "does not hold"
     one_seed = results(*beta_sweep({2: [0.1], 4: [0.2], 8: [0.3]}))
     assert cl.check_trends(one_seed, claims)["verdict"][0] == "not enough data"
@@ -254,37 +293,59 @@ def test_seed_spread_comparable_to_the_beta_effect(tmp_path):
 def test_rank_correlation_between_two_metrics(tmp_path):
     claims = trend(tmp_path, "rank_correlated:dci.disentanglement", model="*",
                    metric="mig.discrete_mig")
-    mig = [0.1, 0.2, 0.3, 0.4, 0.5]
+    mig = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     agree = [run(seed=i, **{"mig.discrete_mig": m, "dci.disentanglement": m * 2})
              for i, m in enumerate(mig)]
     disagree = [run(seed=i, **{"mig.discrete_mig": m, "dci.disentanglement": -m})
                 for i, m in enumerate(mig)]
     held = cl.check_trends(results(*agree), claims)
     assert held["verdict"][0] == "holds"
-    assert "dci.disentanglement) = +1.00 over 5 runs" in held["evidence"][0]
+    assert "dci.disentanglement) = +1.00 over 8 runs" in held["evidence"][0]
     assert cl.check_trends(results(*disagree), claims)["verdict"][0] == "does not hold"
-    assert cl.check_trends(results(*agree[:4]), claims)["verdict"][0] == "not enough data"
+    assert cl.check_trends(results(*agree[:4]), claims)["verdict"][0].startswith("inconclusive")
+    assert cl.check_trends(results(*agree[:2]), claims)["verdict"][0] == "not enough data"
 
 
 def test_greater_than_at_the_same_beta(tmp_path):
     claims = trend(tmp_path, "greater_than_same:beta_vae:beta", model="beta_tcvae",
                    metric="mig.discrete_mig")
-    rows = [run(model=m, beta=b, **{"mig.discrete_mig": v})
-            for m, b, v in [("beta_tcvae", 2, 0.3), ("beta_tcvae", 4, 0.4), ("beta_tcvae", 8, 0.1),
-                            ("beta_vae", 2, 0.2), ("beta_vae", 4, 0.3), ("beta_vae", 8, 0.2)]]
+    offsets = (-0.01, 0.0, 0.01)
+    rows = [run(model=m, beta=b, seed=s, **{"mig.discrete_mig": v + o})
+            for m, b, v in [("beta_tcvae", 2, 0.3), ("beta_tcvae", 4, 0.4), ("beta_tcvae", 8, 0.3),
+                            ("beta_vae", 2, 0.2), ("beta_vae", 4, 0.3), ("beta_vae", 8, 0.2)]
+            for s, o in enumerate(offsets)]
     table = cl.check_trends(results(*rows), claims)
     assert table["verdict"][0] == "holds"
-    assert "above beta_vae at 2 of 3 shared beta values" in table["evidence"][0]
-    rows = [r for r in rows if r["hparams.beta"] == 8]
-    assert cl.check_trends(results(*rows), claims)["verdict"][0] == "does not hold"
+    assert "above beta_vae at 3 of 3 shared beta values, mean difference +0.1" \
+        in table["evidence"][0]
+    swapped = [{**r, "model": "beta_vae" if r["model"] == "beta_tcvae" else "beta_tcvae"}
+               for r in rows]
+    assert cl.check_trends(results(*swapped), claims)["verdict"][0] == "does not hold"
 
 
 def test_each_sweep_setting_is_checked_separately(tmp_path):
-    rows = beta_sweep({1: [1], 2: [2], 4: [3]})
+    rows = beta_sweep(jittered({1: 1, 2: 2, 4: 3}))
     rows += [{**r, "steps": 9000, "run_id": r["run_id"] + "-long", "kl": -r["kl"]} for r in rows]
     table = cl.check_trends(results(*rows), trend(tmp_path, "increases_with:beta"))
     assert sorted(zip(table["run_steps"], table["verdict"])) == [(3000, "holds"),
                                                                  (9000, "does not hold")]
+
+
+def test_holm_correction_runs_over_every_claim_of_one_report():
+    def row(claim_id, p):
+        return {"claim_id": claim_id, "verdict": None, "evidence": "e", "p": p, "n": "3 vs 3",
+                "supports": True, "enough": True}
+
+    alone = cl.judge_trends(pd.DataFrame([row("a", 0.03)]))
+    assert list(alone["verdict"]) == ["holds"]
+    # two claims at p = 0.03 and 0.04: Holm's 2 × 0.03 = 0.06 and max(0.06, 0.04) are not < 0.05
+    pair = cl.judge_trends(pd.DataFrame([row("a", 0.03), row("b", 0.04)]))
+    assert list(pair["p_holm"]) == pytest.approx([0.06, 0.06])
+    assert list(pair["verdict"]) == ["inconclusive (p = 0.06, n = 3 vs 3)"] * 2
+    assert "Holm-adjusted over the 2 claims tested here" in pair["evidence"][0]
+    # a claim below the minimum seeds is shown with its own p and not counted in the family
+    few = cl.judge_trends(pd.DataFrame([row("a", 0.03), {**row("b", 0.04), "enough": False}]))
+    assert list(few["verdict"]) == ["holds", "inconclusive (p = 0.04, n = 3 vs 3)"]
 
 
 def test_spearman_matches_scipy():
@@ -312,23 +373,26 @@ def test_section_and_files_hold_the_verdicts(tmp_path):
     assert text.splitlines()[0] == "Value claims (1 consistent, 1 lower):"
 
 
-def test_better_tradeoff_means_not_dominated(tmp_path):
+def test_better_tradeoff_is_a_permutation_test_over_runs(tmp_path):
     claims = trend(tmp_path, "tradeoff_better:beta_vae:reconstruction", model="factor_vae",
                    metric="factor_vae.eval_accuracy")
 
-    def point(model, param, value, recon, score):
-        row = run(model=model, beta=value, reconstruction=recon,
-                  **{"factor_vae.eval_accuracy": score})
-        if model == "factor_vae":
-            row["hparams.gamma"] = value
-        return row
+    def points(model, value, recon, score):
+        rows = []
+        for seed, offset in enumerate((-0.5, 0.0, 0.5)):
+            row = run(model=model, beta=value, seed=seed, reconstruction=recon + offset,
+                      **{"factor_vae.eval_accuracy": score + offset / 100})
+            if model == "factor_vae":
+                row["hparams.gamma"] = value
+            rows.append(row)
+        return rows
 
-    factor = [point("factor_vae", "gamma", 10, 100, 0.80),
-              point("factor_vae", "gamma", 40, 120, 0.90)]
-    weak = [point("beta_vae", "beta", 4, 110, 0.70), point("beta_vae", "beta", 8, 130, 0.85)]
-    strong = [point("beta_vae", "beta", 4, 90, 0.95)]
+    factor = points("factor_vae", 10, 100, 0.80) + points("factor_vae", 40, 120, 0.90)
+    weak = points("beta_vae", 4, 110, 0.70) + points("beta_vae", 8, 130, 0.85)
+    strong = points("beta_vae", 4, 90, 0.95) + points("beta_vae", 8, 105, 0.97)
     held = cl.check_trends(results(*factor, *weak), claims)
     assert held["verdict"][0] == "holds"
+    assert "over 6 and 6 runs" in held["evidence"][0]
     assert "2 of 2 factor_vae configurations not dominated" in held["evidence"][0]
     assert "2 beta_vae configuration(s) dominated in turn" in held["evidence"][0]
     assert cl.check_trends(results(*factor, *strong), claims)["verdict"][0] == "does not hold"
@@ -336,19 +400,23 @@ def test_better_tradeoff_means_not_dominated(tmp_path):
 
 
 def write_store(root, dataset: str) -> None:
-    """A results store with a β sweep (VAE = β 1) whose KL falls and reconstruction rises."""
+    """A results store with a β sweep (VAE = β 1, 3 seeds) whose KL falls and reconstruction
+    rises."""
     from disentangle_bench.sweep import RunSpec, RunStore
 
     store = RunStore(root)
     for beta, kl in ((1.0, 30.0), (2.0, 20.0), (4.0, 12.0), (8.0, 7.0)):
         model, hparams = ("vae", {}) if beta == 1 else ("beta_vae", {"beta": beta})
-        train = {"model": model, "hparams": hparams, "dataset": dataset, "seed": 0, "steps": 100}
-        spec = RunSpec(train=train, metrics=("unsupervised",), protocol={"unsupervised": {}},
-                       preset="cpu")
-        store.prepare(spec)
-        store.write_trained(spec.model_id, spec.config_hash,
-                            {"summary": {"kl": kl, "reconstruction": 100 - kl}})
-        store.write_eval(spec.model_id, spec.evaluations()[0], {"scores": {}}, {})
+        for seed in range(3):
+            train = {"model": model, "hparams": hparams, "dataset": dataset, "seed": seed,
+                     "steps": 100}
+            spec = RunSpec(train=train, metrics=("unsupervised",),
+                           protocol={"unsupervised": {}}, preset="cpu")
+            store.prepare(spec)
+            store.write_trained(spec.model_id, spec.config_hash,
+                                {"summary": {"kl": kl + seed / 10,
+                                             "reconstruction": 100 - kl + seed / 10}})
+            store.write_eval(spec.model_id, spec.evaluations()[0], {"scores": {}}, {})
 
 
 def test_cli_claims_on_a_results_store(tmp_path, capsys):
@@ -370,6 +438,17 @@ def test_trends_on_a_results_store_read_through_load_results(tmp_path):
     write_store(tmp_path, "dsprites-procedural")
     trends = cl.check_trends(load_results(tmp_path)).set_index("claim_id")
     assert trends.loc["all-kl", "verdict"] == "holds"
-    assert "ρ(beta, kl) = -1.00 over 4 runs" in trends.loc["all-kl", "evidence"]
+    assert "ρ(beta, kl) = -0.97 over 12 runs" in trends.loc["all-kl", "evidence"]
     assert trends.loc["higgins17-recon", "verdict"] == "holds"
     assert "stand-in for dsprites" in trends.loc["higgins17-recon", "evidence"]
+
+
+def test_undefined_scores_are_named_not_silently_dropped(tmp_path):
+    rows = seeds([0.29, 0.30, 0.31, float("nan")])
+    table = cl.compare_claims(results(*rows), claims_table(tmp_path, {}))
+    assert table["n"][0] == 3
+    assert table["measured"][0].endswith("(n=3), 1 of 4 runs undefined")
+    sweep = beta_sweep(jittered({1: 1, 2: 2, 4: 3}))
+    sweep[0]["kl"] = float("nan")
+    trends = cl.check_trends(results(*sweep), trend(tmp_path, "increases_with:beta"))
+    assert "1 run(s) have an undefined kl (NaN) and are left out" in trends["evidence"][0]

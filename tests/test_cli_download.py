@@ -40,7 +40,7 @@ def test_download_with_wrong_checksum_keeps_nothing(fake_remote, tmp_path, capsy
     assert main(["download", "dsprites", "--dir", str(tmp_path / "data")]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "checksum" in err and len(err.strip().splitlines()) == 1
-    assert list((tmp_path / "data").iterdir()) == []
+    assert not (tmp_path / "data").exists()  # nor the folder made for it
 
 
 def test_download_unreachable_is_one_line(tmp_path, monkeypatch, capsys):
@@ -49,3 +49,42 @@ def test_download_unreachable_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["download", "dsprites", "--dir", str(tmp_path / "data")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot download dsprites") and len(err.splitlines()) == 1
+
+
+def test_download_without_a_published_checksum_keeps_the_file_and_says_so(tmp_path, monkeypatch,
+                                                                        capsys):
+    source = tmp_path / "remote.npz"
+    source.write_bytes(b"an MPI3D file has no published checksum")
+    remote = files.RemoteFile("mpi3d_toy.npz", source.as_uri(), None, None, "homepage")
+    monkeypatch.setitem(files.REMOTE_FILES, "mpi3d-toy", remote)
+    assert main(["download", "mpi3d-toy", "--dir", str(tmp_path / "data")]) == 0
+    assert (tmp_path / "data" / "mpi3d_toy.npz").read_bytes() == source.read_bytes()
+    out = capsys.readouterr().out
+    assert hashlib.sha256(source.read_bytes()).hexdigest() in out
+    assert "no checksum is published" in out and "checksum verified" not in out
+
+
+def test_every_new_dataset_with_a_stable_location_is_downloadable():
+    assert {"mpi3d-toy", "mpi3d-realistic", "mpi3d-real", "scream-dsprites"} <= set(
+        files.REMOTE_FILES)
+    assert files.REMOTE_FILES["mpi3d-toy"].url.endswith("Final_Dataset/mpi3d_toy.npz")
+    assert files.REMOTE_FILES["mpi3d-toy"].digest is None  # none published: none invented
+
+
+def test_failed_download_names_the_dir_and_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    remote = files.RemoteFile("x.npz", (tmp_path / "absent").as_uri(), "md5", "0" * 32, "h")
+    monkeypatch.setitem(files.REMOTE_FILES, "dsprites", remote)
+    target = tmp_path / "new" / "data"
+    assert main(["download", "dsprites", "--dir", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert f"fetch the file by hand into {target}/" in err and "datasets/" not in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_download_keeps_a_folder_that_existed(fake_remote, tmp_path, capsys):
+    _, set_digest = fake_remote
+    set_digest("0" * 32)
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    assert main(["download", "dsprites", "--dir", str(existing / "sub")]) == EXIT_USAGE
+    assert existing.is_dir() and list(existing.iterdir()) == []

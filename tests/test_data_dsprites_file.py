@@ -145,7 +145,7 @@ def test_truncated_file_gives_clear_error(reduced_file):
     path, _ = reduced_file
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DatasetError, match="corrupt or truncated"):
+    with pytest.raises(DatasetError, match="corrupt, truncated"):
         DSpritesFile(path)
 
 

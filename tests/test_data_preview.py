@@ -27,8 +27,9 @@ def test_describe_lists_factors_and_availability_without_loading(tmp_path, monke
     monkeypatch.setattr(Shapes3D, "__init__", refuse)
     monkeypatch.setenv(files.ENV_VAR, str(tmp_path))
     monkeypatch.setattr(files, "REPO_DATASETS", tmp_path / "repo")
-    # An empty placeholder counts as "present": proof that the table never opens the file.
-    (tmp_path / "3dshapes.h5").write_bytes(b"")
+    # A placeholder with only the HDF5 signature counts as "present": proof that the table
+    # never opens the file beyond its first bytes.
+    (tmp_path / "3dshapes.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
     table = describe_datasets()
     lines = {line.split()[0]: line for line in table.splitlines()[2:]}
     assert set(lines) == set(list_datasets())
@@ -37,6 +38,18 @@ def test_describe_lists_factors_and_availability_without_loading(tmp_path, monke
     assert "file missing: dsprites_ndarray" in lines["dsprites"]
     assert "file present" in lines["shapes3d"] and "3×64×64" in lines["shapes3d"]
     assert "offline" in lines["dsprites-procedural"]
+
+
+@pytest.mark.parametrize("content, complaint", [
+    (b"", "empty"), (b"not a zip\n", "text file starting 'not a zip'"),
+    (b"<!DOCTYPE html><html><body>404</body></html>", "HTML"),
+])
+def test_describe_says_a_garbage_file_is_unusable(tmp_path, monkeypatch, content, complaint):
+    monkeypatch.setenv(files.ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(files, "REPO_DATASETS", tmp_path / "repo")
+    (tmp_path / DSpritesFile.file_name).write_bytes(content)
+    line = [line for line in describe_datasets().splitlines() if line.startswith("dsprites ")][0]
+    assert "file unusable" in line and complaint in line and "file present" not in line
 
 
 def test_sweep_columns_subsample_evenly_with_both_ends():

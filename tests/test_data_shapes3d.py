@@ -97,7 +97,7 @@ def test_truncated_file_gives_clear_error(reduced):
     path, _, _ = reduced
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
-    with pytest.raises(DatasetError, match="corrupt or truncated|cannot read"):
+    with pytest.raises(DatasetError, match="corrupt, truncated|cannot read"):
         Shapes3D(path)
 
 

@@ -79,3 +79,48 @@ def test_explicitness_tolerates_one_constant_code_and_records_classifier_choice(
     )
     assert all(math.isfinite(v) for v in ovr.values())
     assert ovr["explicitness_score_test"] != multinomial["explicitness_score_test"]
+
+
+# ---- SAP, continuous factors (dlib's continuous_factors=True branch) ---------------------
+def dlib_sap_continuous(ftr, ctr):
+    """Standalone re-reading of compute_score_matrix(continuous_factors=True) + top-two gap."""
+    matrix = np.zeros((ctr.shape[1], ftr.shape[1]))
+    for i in range(ctr.shape[1]):
+        for j in range(ftr.shape[1]):
+            cov = np.cov(ctr[:, i], ftr[:, j], ddof=1)
+            if cov[0, 0] > 1e-12:
+                matrix[i, j] = cov[0, 1] ** 2 / (cov[0, 0] * cov[1, 1])
+    ordered = np.sort(matrix, axis=0)
+    return np.mean(ordered[-1] - ordered[-2])
+
+
+def test_sap_continuous_known_answers():
+    factors = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 3)
+    codes = np.stack([3.0 * factors[:, 0] - 1.0, factors[:, 1]], axis=1).astype(float)
+    # each code is an exact line of its factor (R² 1) and uncorrelated with the other (R² 0)
+    result = sap(factors, codes, factors, codes, continuous_factors=True)
+    assert result["SAP_score"] == pytest.approx(1.0, abs=1e-12)
+    doubled = np.hstack([codes, codes])
+    assert sap(factors, doubled, factors, doubled, continuous_factors=True)["SAP_score"] == 0.0
+
+
+def test_sap_continuous_matches_reference_and_ignores_test_sample():
+    import property_suite as ps
+
+    ftr, ctr, fte, cte = ps.split_suite(1500, 500, seed=4)["mixing"]
+    ours = sap(ftr, ctr, fte, cte, continuous_factors=True)["SAP_score"]
+    assert ours == pytest.approx(dlib_sap_continuous(ftr, ctr), abs=1e-12)
+    assert sap(ftr, ctr, fte, cte[::-1], continuous_factors=True)["SAP_score"] == ours
+
+
+def test_sap_continuous_responds_to_nonlinearity_not_to_extra_noise_codes():
+    import property_suite as ps
+
+    scores = {
+        v: sap(*arrays, continuous_factors=True)["SAP_score"]
+        for v, arrays in ps.split_suite(2000, 500).items()
+    }
+    assert scores["ideal"] > 0.99
+    assert scores["nonlinear"] < scores["ideal"] - 0.5  # a permuted scale is not a line
+    assert scores["mixing"] < scores["ideal"] - 0.5
+    assert scores["noise"] == pytest.approx(scores["ideal"], abs=0.01)

@@ -198,12 +198,14 @@ def test_represent_takes_any_python_function(store, tmp_path, monkeypatch, capsy
         "    return np.asarray(observations, np.float64).reshape(len(observations), -1)[:, :3]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert main(["evaluate", str(store), "--represent", "plugin_codes:first_pixels",
-                 "--dataset", "tiny", "--quiet", "--no-report"]) == 0
+                 "--dataset", "tiny", "--quiet"]) == 0  # with the report: no decoder, no seed
     results = load_results(store)
     row = results[results["source"] == "represent plugin_codes:first_pixels"]
     assert len(row) == 1 and row["status"].iloc[0] == "finished"
     assert row["label"].iloc[0] == "first_pixels [represent plugin_codes:first_pixels]"
     assert np.isfinite(row["mig.discrete_mig"].iloc[0])
+    report = (store / "report.md").read_text()
+    assert "first_pixels [represent plugin_codes:first_pixels]" in report
 
 
 # --- safe loading --------------------------------------------------------------------------------

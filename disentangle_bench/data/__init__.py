@@ -8,7 +8,14 @@ from .base import (
     observation_batches,
 )
 from .files import download
-from .registry import check_dataset_name, dataset_class, get_dataset, list_datasets
+from .registry import (
+    check_dataset_name,
+    dataset_class,
+    get_dataset,
+    list_datasets,
+    register_dataset,
+    unregister_dataset,
+)
 
 __all__ = [
     "DatasetError",
@@ -21,4 +28,6 @@ __all__ = [
     "list_datasets",
     "observation_batch",
     "observation_batches",
+    "register_dataset",
+    "unregister_dataset",
 ]

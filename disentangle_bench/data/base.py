@@ -102,6 +102,12 @@ class GroundTruthDataset(ABC):
     def sample_observations(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.sample(n, rng)[1]
 
+    def provenance(self) -> dict:
+        """What every run records about the data it saw (``metrics.json`` → ``dataset``): file
+        datasets add their file's path, size, SHA-256 and published-checksum status (and e.g.
+        MPI3D's release); a generated dataset has no file."""
+        return {"source": "generated (no file)"}
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{n}={s}" for n, s in zip(self.factor_names, self.factor_sizes))
         return f"<{type(self).__name__} {self.name!r}: {sizes}; obs {self.observation_shape}>"

@@ -3,7 +3,10 @@
 ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` holds ``imgs`` uint8 (N, 64, 64) with values
 0/1, ``latents_values`` float64 (N, 6), ``latents_classes`` int64 (N, 6) and ``metadata``, a
 Python-2 pickle (dict with ``latents_sizes``, ``latents_names``, ``latents_possible_values``).
-The grid is read from the metadata, so a reduced file in the same format loads too.
+The grid is read from the metadata, so a reduced file in the same format loads too. The metadata
+is unpickled by an unpickler that accepts only numpy arrays, dtypes and plain Python containers:
+loading the file never runs code from it (and a file that is not a zip archive is refused before
+anything is parsed).
 
 The 737,280 images would take 3 GB as uint8 (12 GB as float32); they are decompressed from the
 archive in chunks and kept as packed bits (377 MB), unpacked to float32 per batch.
@@ -14,6 +17,7 @@ The packed bits are cached next to the file (``.<file name>.<size>-<mtime>-<crc3
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 import zipfile
 import zlib
@@ -23,21 +27,31 @@ import numpy as np
 
 from . import dsprites_spec as spec
 from .base import DatasetError
-from .files import find_data_file, missing_file_error
+from .files import (
+    FileDataset,
+    bad_file_error,
+    check_signature,
+    file_provenance,
+    missing_file_error,
+    read_npy_header,
+)
 
 _REQUIRED_KEYS = ("imgs", "latents_values", "latents_classes", "metadata")
 _CHUNK_IMAGES = 8192
 
 
-class DSpritesFile(spec.BinaryDSprites):
+class DSpritesFile(FileDataset, spec.BinaryDSprites):
     """dSprites loaded from the real ``.npz`` file (``path``, else looked up in the data dirs)."""
 
     name = "dsprites"
     file_name = spec.FILE_NAME
+    file_subdir = "dsprites"
+    file_kind = "zip"
+    deterministic = True
 
     def __init__(self, path: str | Path | None = None, cache: bool = True) -> None:
         if path is None:
-            path = find_data_file(spec.FILE_NAME)
+            path = self.locate()
             if path is None:
                 raise missing_file_error("dsprites", offline_alternative="dsprites-procedural")
         self.path = Path(path)
@@ -48,15 +62,18 @@ class DSpritesFile(spec.BinaryDSprites):
             self._load()
         except DatasetError:
             raise
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-            raise DatasetError(
-                f"{self.path}: cannot read the dSprites file ({type(error).__name__}: {error}); "
-                "it is corrupt or truncated: delete it and download it again"
-            ) from error
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
+                pickle.UnpicklingError) as error:
+            raise bad_file_error(self.path, "dSprites",
+                                 f"cannot read it ({type(error).__name__}: {error})") from error
 
     @property
     def factor_values(self) -> tuple[np.ndarray, ...]:
         return self._factor_values
+
+    def provenance(self) -> dict:
+        """The file every run records: path, size, SHA-256, published MD5 check."""
+        return file_provenance(self.path, "dsprites")
 
     def masks(self, factors: np.ndarray) -> np.ndarray:
         rows = self.index_of(factors)
@@ -65,17 +82,22 @@ class DSpritesFile(spec.BinaryDSprites):
 
     # ---- loading and validation ----------------------------------------------------------
     def _fail(self, what: str) -> DatasetError:
-        return DatasetError(f"{self.path}: not a valid dSprites file: {what}")
+        return bad_file_error(self.path, "dSprites", what)
 
     def _load(self) -> None:
-        with np.load(self.path, allow_pickle=True, encoding="latin1") as archive:
-            missing = [key for key in _REQUIRED_KEYS if key not in archive.files]
+        check_signature(self.path, "zip", "dSprites")
+        with zipfile.ZipFile(self.path) as archive:
+            members = {name.removesuffix(".npy") for name in archive.namelist()}
+            missing = [key for key in _REQUIRED_KEYS if key not in members]
             if missing:
-                raise self._fail(f"missing key(s) {missing} (has {sorted(archive.files)})")
-            self._read_metadata(archive["metadata"])
+                raise self._fail(f"missing key(s) {missing} (has {sorted(members)})")
+            with archive.open("metadata.npy") as stream:
+                self._read_metadata(_read_object_array(stream))
             n = len(self)
-            classes = self._checked(archive["latents_classes"], "latents_classes", np.int64, (n, 6))
-            self._checked(archive["latents_values"], "latents_values", np.float64, (n, 6))
+            classes = self._checked(_read_plain_array(archive, "latents_classes.npy"),
+                                    "latents_classes", np.int64, (n, 6))
+            self._checked(_read_plain_array(archive, "latents_values.npy"), "latents_values",
+                          np.float64, (n, 6))
         if not np.array_equal(classes, self.factors_of(np.arange(n))):
             raise self._fail("latents_classes are not in row-major order (posY fastest)")
         self._packed = self._load_packed_cache(n) if self.cache else None
@@ -152,7 +174,7 @@ class DSpritesFile(spec.BinaryDSprites):
         pixels = spec.IMAGE_SIZE**2
         packed = np.empty((n, pixels // 8), dtype=np.uint8)
         with zipfile.ZipFile(self.path) as archive, archive.open("imgs.npy") as stream:
-            shape, fortran, dtype = _read_npy_header(stream)
+            shape, fortran, dtype = read_npy_header(stream)
             expected = (n, spec.IMAGE_SIZE, spec.IMAGE_SIZE)
             if dtype != np.uint8 or shape != expected or fortran:
                 raise self._fail(f"imgs is {dtype} {shape}, expected uint8 {expected} (C order)")
@@ -168,8 +190,32 @@ class DSpritesFile(spec.BinaryDSprites):
         return packed
 
 
-def _read_npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(stream)
-    return np.lib.format.read_array_header_2_0(stream)
+def _read_plain_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
+    with archive.open(member) as stream:
+        return np.lib.format.read_array(stream, allow_pickle=False)
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays, dtypes and plain containers only; any other global (a function
+    or class that unpickling would call) is refused, so a crafted file cannot run code."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name} from the pickle")
+        return super().find_class(module, name)
+
+
+def _read_object_array(stream) -> np.ndarray:
+    """An object-dtype ``.npy`` member (the pickled metadata) through the data-only unpickler;
+    Python-2 strings are decoded as latin-1, as ``np.load(..., encoding="latin1")`` does."""
+    shape, _, dtype = read_npy_header(stream)
+    if dtype != np.dtype(object):
+        raise ValueError(f"metadata is {dtype} {shape}, expected a pickled object array")
+    value = _DataOnlyUnpickler(stream, encoding="latin1").load()
+    return np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value

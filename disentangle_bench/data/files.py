@@ -8,12 +8,16 @@ Nothing in the package downloads implicitly: :func:`download` is only ever calle
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from ..atomic import write_atomic, write_text_atomic
 from . import dsprites_spec
 from .base import DatasetError
 
@@ -23,10 +27,13 @@ REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
 @dataclass(frozen=True)
 class RemoteFile:
+    """A dataset file's public location. ``algorithm``/``digest``: the checksum its publisher
+    gives, or ``None`` when none is published (the download then records the SHA-256 it got)."""
+
     file_name: str
     url: str
-    algorithm: str  # hashlib name
-    digest: str
+    algorithm: str | None  # hashlib name
+    digest: str | None
     homepage: str
 
 
@@ -40,6 +47,16 @@ REMOTE_FILES: dict[str, RemoteFile] = {
         "0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785",
         "https://github.com/deepmind/3d-shapes",
     ),
+    "scream-dsprites": RemoteFile(  # the painting; no checksum published
+        "scream.jpg", "https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg",
+        None, None, "https://commons.wikimedia.org/wiki/File:The_Scream.jpg",
+    ),
+    # MPI3D: the authors publish no checksum; runs record the SHA-256 of the file used
+    **{f"mpi3d-{variant}": RemoteFile(
+        f"mpi3d_{variant}.npz",
+        f"https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/mpi3d_{variant}.npz",
+        None, None, "https://github.com/rr-learning/disentanglement_dataset",
+    ) for variant in ("toy", "realistic", "real")},
 }
 
 
@@ -56,26 +73,97 @@ def data_dirs() -> list[Path]:
     return unique
 
 
-def find_data_file(file_name: str) -> Path | None:
-    """The first existing ``file_name`` in :func:`data_dirs`, or ``None``."""
+def find_data_file(file_name: str, subdir: str | None = None) -> Path | None:
+    """The first existing ``file_name`` in :func:`data_dirs`, or in their ``subdir`` (the layout
+    of a disentanglement_lib data directory, e.g. ``mpi3d_toy/mpi3d_toy.npz``), or ``None``."""
     for directory in data_dirs():
-        if (directory / file_name).is_file():
-            return directory / file_name
+        for candidate in [directory / file_name] + ([directory / subdir / file_name]
+                                                     if subdir else []):
+            if candidate.is_file():
+                return candidate
     return None
 
 
-def missing_file_error(name: str, offline_alternative: str | None) -> DatasetError:
-    """The error for a dataset whose file is not found: where we looked, and what to do."""
-    remote = REMOTE_FILES[name]
+def find_data_dir(dir_name: str) -> Path | None:
+    """The first existing directory ``dir_name`` in :func:`data_dirs`, or ``None``."""
+    for directory in data_dirs():
+        if (directory / dir_name).is_dir():
+            return directory / dir_name
+    return None
+
+
+def missing_file_error(name: str, offline_alternative: str | None, *,
+                       file_name: str | None = None, source: str | None = None) -> DatasetError:
+    """The error for a dataset whose file is not found: where we looked, and what to do.
+    ``file_name``/``source`` default to the dataset's entry in :data:`REMOTE_FILES`."""
+    remote = REMOTE_FILES.get(name)
+    file_name = file_name or remote.file_name
+    source = source or f"{remote.homepage} ({remote.url})"
     looked = ", ".join(str(d) for d in data_dirs())
     message = (
-        f"dataset {name!r} needs the file {remote.file_name}, not found in: {looked}. "
-        f"Get it from {remote.homepage} ({remote.url}) and put it in one of these directories "
-        f"(or set {ENV_VAR}), or run: python run_benchmark.py download {name}."
+        f"dataset {name!r} needs {file_name}, not found in: {looked}. "
+        f"Get it from {source} and put it in one of these directories (or set {ENV_VAR})"
     )
+    message += f", or run: python run_benchmark.py download {name}." if remote else "."
     if offline_alternative:
         message += f" The dataset {offline_alternative!r} works offline without any file."
     return DatasetError(message)
+
+
+# ---- telling a data file from garbage (an HTML error page, a text file, zero bytes) -----------
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "zip": (b"PK\x03\x04", b"PK\x05\x06"),  # .npz; the second is an empty archive
+    "hdf5": (b"\x89HDF\r\n\x1a\n",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "mat5": (b"MATLAB 5.0 MAT-file",),  # MATLAB v5-v7 .mat (Cars3D)
+}
+
+
+def describe_content(head: bytes) -> str:
+    """What a file that is not the expected format looks like, from its first bytes."""
+    if not head:
+        return "the file is empty (0 bytes)"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+        return "it is an HTML/XML page (an error or login page saved by a failed download?)"
+    try:
+        first_line = head.decode("utf-8").strip().splitlines()[0][:60]
+    except (UnicodeDecodeError, IndexError):
+        return f"it starts with the bytes {head[:8].hex(' ')}"
+    return f"it is a text file starting {first_line!r}"
+
+
+def signature_problem(path: str | Path, kind: str) -> str | None:
+    """``None`` if ``path`` starts with the signature of ``kind`` (a key of
+    :data:`SIGNATURES`), else what it looks like instead. Reads 512 bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head.startswith(SIGNATURES[kind]):
+        return None
+    return f"not a {kind} file: {describe_content(head)}"
+
+
+def read_npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` of the ``.npy`` data at the stream's position, leaving
+    the stream at the first data byte (never unpickles anything)."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    return np.lib.format.read_array_header_2_0(stream)
+
+
+def bad_file_error(path: str | Path, what: str, reason: str) -> DatasetError:
+    """The one error for an unusable data file: which file, what is wrong, what to do."""
+    return DatasetError(f"{path}: not a valid {what} file: {reason}; it is corrupt, truncated or "
+                        "not the dataset: delete it and download it again")
+
+
+def check_signature(path: str | Path, kind: str, what: str) -> None:
+    """Raise :func:`bad_file_error` unless the file starts with ``kind``'s signature."""
+    problem = signature_problem(path, kind)
+    if problem is not None:
+        raise bad_file_error(path, what, problem)
 
 
 def file_digest(path: str | Path, algorithm: str) -> str:
@@ -97,36 +185,147 @@ def verify_checksum(path: str | Path, algorithm: str, expected: str) -> None:
         )
 
 
-def fetch_verified(url: str, dest: str | Path, algorithm: str, expected: str) -> Path:
-    """Stream ``url`` to ``dest`` atomically, keeping it only if its checksum matches."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
+    """Hex digests of a file, cached next to it in ``.<name>.<size>-<mtime_ns>.digests.json``
+    (a large file is read once, not once per run). The cache is keyed on size and
+    modification time; an unwritable directory only means no cache."""
+    path = Path(path)
+    stat = path.stat()
+    sidecar = path.parent / f".{path.name}.{stat.st_size}-{stat.st_mtime_ns}.digests.json"
     try:
+        cached = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    cached = cached if isinstance(cached, dict) else {}
+    missing = [a for a in algorithms if not isinstance(cached.get(a), str)]
+    if missing:
+        hashers = {a: hashlib.new(a) for a in missing}
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                for hasher in hashers.values():
+                    hasher.update(block)
+        cached.update({a: h.hexdigest() for a, h in hashers.items()})
+        for stale in path.parent.glob(f".{path.name}.*.digests.json"):
+            stale.unlink(missing_ok=True)
+        try:
+            write_text_atomic(sidecar, json.dumps(cached))
+        except OSError:
+            pass
+    return {a: cached[a] for a in algorithms}
+
+
+def file_provenance(path: str | Path, name: str | None = None) -> dict:
+    """What a run records about one data file: its path, size and SHA-256, and, where the
+    publisher gives a checksum (``REMOTE_FILES[name]``), whether the file matches it."""
+    path = Path(path)
+    remote = REMOTE_FILES.get(name) if name else None
+    algorithms = ("sha256",)
+    if remote and remote.algorithm and remote.algorithm != "sha256":
+        algorithms += (remote.algorithm,)
+    digests = file_digests(path, algorithms)
+    record = {"path": str(path), "bytes": path.stat().st_size, "sha256": digests["sha256"]}
+    if remote and remote.digest:
+        matches = digests[remote.algorithm] == remote.digest.lower()
+        record["published_checksum"] = (f"{remote.algorithm} {remote.digest} "
+                                        f"{'matches' if matches else 'DOES NOT MATCH'}")
+    else:
+        record["published_checksum"] = "none published"
+    return record
+
+
+def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
+                   expected: str | None) -> Path:
+    """Stream ``url`` to ``dest`` atomically, keeping it only if its checksum matches (with no
+    published checksum, ``algorithm=None``, the file is kept and its SHA-256 printed). On any
+    failure nothing is left behind: neither a partial file nor the folders made for it."""
+    dest = Path(dest)
+    created = [d for d in (dest.parent, *dest.parent.parents) if not d.exists()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = None
+    try:
+        handle, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
+                                           suffix=".part")
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url) as response:
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
-        verify_checksum(partial, algorithm, expected)
+        if algorithm is not None:
+            verify_checksum(partial, algorithm, expected)
+        else:
+            print(f"no checksum is published for {dest.name}; its SHA-256 is "
+                  f"{file_digest(partial, 'sha256')} (runs record it)")
         os.replace(partial, dest)
-    finally:
-        if os.path.exists(partial):
+    except BaseException:
+        if partial is not None and os.path.exists(partial):
             os.remove(partial)
+        for folder in created:  # deepest first; stop at one that is not empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     return dest
 
 
 def download(name: str, dest_dir: str | Path | None = None) -> Path:
-    """Download dataset file ``name`` ("dsprites" or "shapes3d") into ``dest_dir`` (default: the
-    repository's ``datasets/``), verify the published checksum and return its path.
+    """Download dataset file ``name`` (a key of :data:`REMOTE_FILES`) into ``dest_dir``
+    (default: the repository's ``datasets/``), verify the published checksum where there is one
+    and return its path.
 
     Explicit only: nothing in the package calls this. An existing file that passes the checksum
-    is kept as is.
+    (or, with none published, any existing file) is kept as is.
     """
     if name not in REMOTE_FILES:
         raise KeyError(f"no download for {name!r}; downloadable: {', '.join(REMOTE_FILES)}")
     remote = REMOTE_FILES[name]
     dest = Path(dest_dir if dest_dir is not None else REPO_DATASETS) / remote.file_name
     if dest.is_file():
-        verify_checksum(dest, remote.algorithm, remote.digest)
+        if remote.algorithm is not None:
+            verify_checksum(dest, remote.algorithm, remote.digest)
         return dest
     print(f"downloading {remote.url} -> {dest}")
     return fetch_verified(remote.url, dest, remote.algorithm, remote.digest)
+
+
+class FileDataset:
+    """Mixin of the datasets read from files: where the file is looked for, and a cheap check
+    (its first bytes) that ``run_benchmark.py datasets`` runs without loading anything."""
+
+    file_name: str  # shown by `datasets` and in the missing-file error
+    file_subdir: str | None = None  # disentanglement_lib's sub-folder for it, also searched
+    file_kind: str | None = None  # a key of SIGNATURES
+
+    @classmethod
+    def locate(cls) -> Path | None:
+        """The data file (or folder) found in the data directories, or ``None``."""
+        return find_data_file(cls.file_name, cls.file_subdir)
+
+    @classmethod
+    def quick_check(cls, path: Path) -> str | None:
+        """``None`` if ``path`` looks like the data (first bytes only), else what is wrong."""
+        return signature_problem(path, cls.file_kind) if cls.file_kind else None
+
+
+def cached_derived_array(inputs: list[Path], tag: str, build, shape: tuple[int, ...]
+                         ) -> np.ndarray:
+    """``build()`` (a uint8 array of ``shape`` derived from the files ``inputs``, e.g. resized
+    images), cached as ``.<tag>.<key>.npy`` in the first input's folder, ``key`` hashing the
+    inputs' names, sizes and modification times: rebuilt when any input changes, and when the
+    cache is unreadable or of the wrong shape. An unwritable folder only means no cache."""
+    identity = "".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}\n" for p in inputs)
+    key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    folder = inputs[0].parent
+    target = folder / f".{tag}.{key}.npy"
+    try:
+        cached = np.load(target, allow_pickle=False)
+        if cached.shape == tuple(shape) and cached.dtype == np.uint8:
+            return cached
+    except (OSError, ValueError, EOFError):
+        pass
+    array = build()
+    for stale in folder.glob(f".{tag}.*.npy"):
+        stale.unlink(missing_ok=True)
+    try:
+        write_atomic(target, lambda handle: np.save(handle, array))
+    except OSError:
+        pass
+    return array

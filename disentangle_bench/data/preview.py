@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..atomic import write_atomic
 from .base import GroundTruthDataset
-from .files import find_data_file
 from .registry import dataset_class, list_datasets
 
 MAX_COLUMNS = 12
 
 
 def _availability(cls: type) -> str:
-    """Where the dataset's data comes from, without opening any file."""
-    file_name = getattr(cls, "file_name", None)
-    if file_name is None:
+    """Where the dataset's data comes from, checking only a found file's first bytes."""
+    if not hasattr(cls, "locate"):
         return "offline (generated)"
-    where = find_data_file(file_name)
+    where = cls.locate()
     if where is None:
-        return f"file missing: {file_name}"
-    return f"file present: {where}"
+        return f"file missing: {cls.file_name}"
+    try:
+        problem = cls.quick_check(where)
+    except OSError as error:
+        problem = f"cannot read it ({error})"
+    return f"file present: {where}" if problem is None else f"file unusable: {where}: {problem}"
 
 
 def describe_datasets() -> str:
@@ -70,7 +71,8 @@ def _value_label(dataset: GroundTruthDataset, factor: int, cls: int) -> str:
 def save_factor_sweep_grid(
     dataset: GroundTruthDataset, path: str | Path, seed: int = 0
 ) -> Path:
-    """Write a PNG with one row per varying factor, that factor swept across its values (at most
+    """Write an image (format from ``path``'s suffix, see :func:`image_format`) with one row per
+    varying factor, that factor swept across its values (at most
     12 evenly spaced columns) and the other factors fixed at a base point drawn with ``seed``.
 
     Rows are labelled with factor names, columns with the factor's values. Written atomically.
@@ -115,14 +117,20 @@ def _show(ax, image: np.ndarray) -> None:
         ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1), interpolation="nearest")
 
 
+#: Image formats a preview can be written in, by file suffix.
+IMAGE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg", ".pdf": "pdf"}
+
+
+def image_format(path: str | Path) -> str:
+    """The format for ``path``'s suffix; ``ValueError`` (one line) for any other suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        raise ValueError(f"cannot write a preview as {str(path)!r}: use a file name ending in "
+                         f"{', '.join(IMAGE_FORMATS)}")
+    return IMAGE_FORMATS[suffix]
+
+
 def _save_atomically(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(partial, format="png")
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-    return path
+    """Write in the format of ``path``'s suffix, atomically, mode 0644 like every output."""
+    fmt = image_format(path)
+    return write_atomic(path, lambda file: figure.savefig(file, format=fmt))

@@ -16,37 +16,38 @@ import h5py
 import numpy as np
 
 from .base import DatasetError, GroundTruthDataset
-from .files import find_data_file, missing_file_error
+from .files import FileDataset, bad_file_error, check_signature, file_provenance, missing_file_error
 
 FILE_NAME = "3dshapes.h5"
 FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
 FACTOR_SIZES = (10, 10, 10, 8, 4, 15)
 
 
-class Shapes3D(GroundTruthDataset):
+class Shapes3D(FileDataset, GroundTruthDataset):
     """3D Shapes from ``3dshapes.h5`` (``path``, else looked up in the data dirs)."""
 
     name = "shapes3d"
     file_name = FILE_NAME
+    file_subdir = "3dshapes"
+    file_kind = "hdf5"
+    deterministic = True
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES
     observation_shape = (3, 64, 64)
 
     def __init__(self, path: str | Path | None = None, in_memory: bool = False) -> None:
         if path is None:
-            path = find_data_file(FILE_NAME)
+            path = self.locate()
             if path is None:
                 raise missing_file_error("shapes3d", offline_alternative=None)
         self.path = Path(path)
         if not self.path.is_file():
             raise DatasetError(f"3D Shapes file {self.path} does not exist")
+        check_signature(self.path, "hdf5", "3D Shapes")
         try:
             self._file = h5py.File(self.path, "r")
         except OSError as error:
-            raise DatasetError(
-                f"{self.path}: cannot open the 3D Shapes file as HDF5 ({error}); it is corrupt or "
-                "truncated: delete it and download it again"
-            ) from error
+            raise self._fail(f"HDF5 cannot open it ({error})") from error
         self._images = self._validate()
         if in_memory:
             self._images = self._read(self._images, slice(None))
@@ -69,6 +70,10 @@ class Shapes3D(GroundTruthDataset):
     def factor_values(self) -> tuple[np.ndarray, ...]:
         return self._factor_values
 
+    def provenance(self) -> dict:
+        """The file every run records: path, size, SHA-256, published SHA-256 check."""
+        return file_provenance(self.path, "shapes3d")
+
     def sample_observations_from_factors(
         self, factors: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
@@ -84,7 +89,7 @@ class Shapes3D(GroundTruthDataset):
 
     # ---- validation ----------------------------------------------------------------------
     def _fail(self, what: str) -> DatasetError:
-        return DatasetError(f"{self.path}: not a valid 3D Shapes file: {what}")
+        return bad_file_error(self.path, "3D Shapes", what)
 
     def _read(self, dataset: h5py.Dataset, selection) -> np.ndarray:
         try:
@@ -94,7 +99,7 @@ class Shapes3D(GroundTruthDataset):
 
     def _validate(self) -> h5py.Dataset:
         for key in ("images", "labels"):
-            if key not in self._file:
+            if not isinstance(self._file.get(key), h5py.Dataset):
                 raise self._fail(f"missing key {key!r} (has {sorted(self._file.keys())})")
         images, labels = self._file["images"], self._file["labels"]
         if labels.dtype != np.float64 or labels.ndim != 2 or labels.shape[1] != 6:

@@ -17,10 +17,15 @@ from .registry import (
     default_protocol,
     evaluate,
     list_metrics,
+    metric_spec,
     metric_version,
+    register_metric,
     resolve_protocol,
+    unregister_metric,
+    validate_protocol,
 )
 from .sap import sap
+from .spec import MetricInputs, MetricSpec, ProtocolError, Rule, choice, factor_list, integer, real
 from .unsupervised import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
@@ -38,6 +43,18 @@ from .utils import (
 __all__ = [
     "PROTOCOLS",
     "MetricInputError",
+    "MetricInputs",
+    "MetricSpec",
+    "ProtocolError",
+    "Rule",
+    "choice",
+    "factor_list",
+    "integer",
+    "metric_spec",
+    "real",
+    "register_metric",
+    "unregister_metric",
+    "validate_protocol",
     "beta_vae_score",
     "check_metric_names",
     "completeness",

@@ -6,10 +6,12 @@ gradient-boosted-tree importances of disentanglement_lib's ``evaluation/metrics/
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import scipy.stats
 
+from .matrices import MATRICES_KEY, matrix_record
 from .utils import (
     MetricInputError,
     check_factors_codes,
@@ -120,6 +122,7 @@ def dci(
     *,
     seed: int = 0,
     n_jobs: int | None = None,
+    return_matrices: bool = False,
 ) -> dict:
     """DCI with disentanglement_lib's exact estimator.
 
@@ -137,7 +140,8 @@ def dci(
 
     Returns ``{"disentanglement", "completeness", "informativeness_train",
     "informativeness_test"}``; NaN with a ``"reason"`` if no factor varies or all codes are
-    constant.
+    constant. ``return_matrices=True`` adds ``"matrices": {"dci_importance": record}``, the
+    (n_codes, K) importance matrix R (:func:`~.matrices.matrix_record`).
     """
     factors_train, codes_train, factors_test, codes_test = _check_split(
         factors_train, codes_train, factors_test, codes_test
@@ -146,10 +150,11 @@ def dci(
     if reason:
         return nan_scores(DCI_KEYS, reason)
     return _fit_factors(_fit_gbt, factors_train, codes_train, factors_test, codes_test,
-                        seed, n_jobs)
+                        seed, n_jobs, return_matrices)
 
 
-def _fit_factors(fit, factors_train, codes_train, factors_test, codes_test, seed, n_jobs):
+def _fit_factors(fit, factors_train, codes_train, factors_test, codes_test, seed, n_jobs,
+                 return_matrices=False):
     """Fit one classifier per varying factor, in parallel processes, longest job first."""
     from joblib import Parallel, delayed
 
@@ -163,12 +168,51 @@ def _fit_factors(fit, factors_train, codes_train, factors_test, codes_test, seed
     fits = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else [job[0](*job[1]) for job in jobs]
     by_factor = dict(zip(order, fits))
     importance = np.stack([by_factor[k][0] for k in scored], axis=1)
-    return _scores_from_fits(
+    scores = _scores_from_fits(
         importance, [by_factor[k][1] for k in scored], [by_factor[k][2] for k in scored]
     )
+    if return_matrices:
+        scores[MATRICES_KEY] = {"dci_importance": matrix_record(
+            importance, scored, "R[j, k]: importance of code j for predicting factor k")}
+    return scores
 
 
 # ---- fast variant --------------------------------------------------------------------------
+#: scikit-learn versions [low, high) on which the fast estimator's reading of private tree
+#: attributes (``HistGradientBoostingClassifier._predictors[stage][tree].nodes`` with the fields
+#: ``is_leaf``, ``feature_idx``, ``gain``) was checked: 1.0 made the estimator public; the
+#: upper bound is the next minor version after the newest one tested (1.9).
+SKLEARN_VERIFIED = ((1, 0), (1, 10))
+_NODE_FIELDS = ("is_leaf", "feature_idx", "gain")
+
+
+def sklearn_version_verified(version: str | None = None) -> bool:
+    """Whether scikit-learn ``version`` (default: the installed one) is in
+    :data:`SKLEARN_VERIFIED`."""
+    import re
+
+    if version is None:
+        import sklearn
+
+        version = sklearn.__version__
+    match = re.match(r"(\d+)\.(\d+)", str(version))
+    if not match:
+        return False
+    release = (int(match.group(1)), int(match.group(2)))
+    return SKLEARN_VERIFIED[0] <= release < SKLEARN_VERIFIED[1]
+
+
+def _fast_unavailable() -> str | None:
+    """Why the fast estimator cannot be trusted here (None when it can)."""
+    import sklearn
+
+    if not sklearn_version_verified(sklearn.__version__):
+        low, high = (".".join(map(str, v)) for v in SKLEARN_VERIFIED)
+        return (f"scikit-learn {sklearn.__version__} is outside the range the fast DCI "
+                f"estimator was verified on ({low} <= version < {high})")
+    return None
+
+
 def _gain_importance(model, n_features: int) -> np.ndarray:
     """Total split gain per feature over all trees of a fitted HistGradientBoostingClassifier,
     normalised to sum 1 (the histogram analogue of GBT's impurity importance)."""
@@ -176,6 +220,8 @@ def _gain_importance(model, n_features: int) -> np.ndarray:
     for stage in model._predictors:
         for tree in stage:
             nodes = tree.nodes
+            if not set(_NODE_FIELDS) <= set(nodes.dtype.names or ()):
+                raise _PrivateLayoutChanged("tree nodes lack " + ", ".join(_NODE_FIELDS))
             split = ~nodes["is_leaf"].astype(bool)
             np.add.at(importance, nodes["feature_idx"][split], nodes["gain"][split])
     total = importance.sum()
@@ -208,6 +254,7 @@ def dci_fast(
     *,
     seed: int = 0,
     n_jobs: int | None = None,
+    return_matrices: bool = False,
 ) -> dict:
     """DCI with a fast histogram gradient-boosting estimator (not the reference; see docs).
 
@@ -217,6 +264,10 @@ def dci_fast(
     importance of code j is its total split gain over all trees, normalised per factor.
     Agreement with :func:`dci` is reported in docs/metrics.md. Factors are fitted in parallel
     processes (``n_jobs``, default all cores), each fit single-threaded.
+
+    The split gains are read from scikit-learn's private tree attributes: outside the versions
+    in :data:`SKLEARN_VERIFIED` (or if those attributes are missing) this warns in one line and
+    returns the exact :func:`dci`, with ``"estimator_used"`` saying so.
     """
     factors_train, codes_train, factors_test, codes_test = _check_split(
         factors_train, codes_train, factors_test, codes_test
@@ -224,5 +275,20 @@ def dci_fast(
     reason = _uncomputable(factors_train, codes_train)
     if reason:
         return nan_scores(DCI_KEYS, reason)
-    return _fit_factors(_fit_hist_gbt, factors_train, codes_train, factors_test, codes_test,
-                        seed, n_jobs)
+    why = _fast_unavailable()
+    if why is None:
+        try:
+            return _fit_factors(_fit_hist_gbt, factors_train, codes_train, factors_test,
+                                codes_test, seed, n_jobs, return_matrices)
+        except (_PrivateLayoutChanged, AttributeError) as error:
+            why = f"scikit-learn's private tree layout changed ({error})"
+    warnings.warn(f"dci_fast: {why}; computing the exact DCI instead", RuntimeWarning,
+                  stacklevel=2)
+    scores = dci(factors_train, codes_train, factors_test, codes_test, seed=seed, n_jobs=n_jobs,
+                 return_matrices=return_matrices)
+    scores["estimator_used"] = "exact (fast estimator unverified here)"
+    return scores
+
+
+class _PrivateLayoutChanged(RuntimeError):
+    """The fitted model's private attributes are not what the fast estimator reads."""

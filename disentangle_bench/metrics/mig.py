@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .matrices import MATRICES_KEY, matrix_record
 from .utils import (
     check_factors_codes,
     constant_codes,
@@ -47,6 +48,7 @@ def mig(
     num_bins: int = 20,
     exclude_factors: Sequence[int | str] = (),
     factor_names: Sequence[str] | None = None,
+    return_matrices: bool = False,
 ) -> dict:
     """Mutual Information Gap.
 
@@ -70,6 +72,9 @@ def mig(
         num_bins: histogram bins per code dimension.
         exclude_factors: factor names (needs ``factor_names``) or column indices to leave out.
         factor_names: names of the factor columns, used for exclusion and the per-factor keys.
+        return_matrices: also return ``"matrices": {"mutual_information": record}``, the
+            (n_codes, K) plug-in MI in nats with each scored factor's entropy
+            (:func:`~.matrices.matrix_record`); the scores are the same either way.
 
     Returns:
         ``{"discrete_mig": float, "gap_<factor>": float per scored factor}``; NaN with a
@@ -98,4 +103,7 @@ def mig(
     for k, gap in zip(scored, gaps):
         label = names[k] if names is not None else str(k)
         scores[f"gap_{label}"] = float(gap)
+    if return_matrices:
+        scores[MATRICES_KEY] = {"mutual_information": matrix_record(
+            mi, scored, "I(z_j; v_k) in nats, 20-bin histogram codes", entropy=entropy)}
     return scores

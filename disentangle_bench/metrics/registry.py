@@ -1,96 +1,265 @@
 """Metric registry, protocol presets and :func:`evaluate`.
 
-A new metric is one module plus one entry in ``_METRICS``. Every result records the fully
-resolved protocol (sizes, classifier variant, seed, estimator) and the library versions.
+A new metric is one module plus one :func:`register_metric` call with its
+:class:`~.spec.MetricSpec` (docs/extending.md). Every result records the fully resolved
+protocol (sizes, classifier variant, seed, estimator) and the library versions.
 """
 
 from __future__ import annotations
 
-import copy
 import sys
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
 from .beta_vae import beta_vae_score
 from .dci import dci, dci_fast
 from .factor_vae import factor_vae_score
+from .matrices import MATRICES_KEY, name_factors
 from .mig import mig
 from .modularity import modularity_explicitness
 from .sap import sap
+from .spec import (
+    SEED_KEY,
+    Draws,
+    MetricInputs,
+    MetricSpec,
+    ProtocolError,
+    choice,
+    factor_list,
+    integer,
+    real,
+)
 from .unsupervised import unsupervised
-from .utils import encode, environment
+from .utils import LOGISTIC_VARIANTS, environment
+
+_METRICS: dict[str, MetricSpec] = {}
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    """``kind``: "interventions" (sees the dataset and ``represent``), "samples" (sees
-    ``(factors, codes)`` arrays of i.i.d. draws: train, and test when ``num_test`` is a
-    parameter) or "unsupervised" (codes of one draw plus the posterior / reconstruction)."""
+def register_metric(spec: MetricSpec, *, replace: bool = False) -> MetricSpec:
+    """Add ``spec`` to the registry (after the metrics already there); returns it.
 
-    kind: str
-    defaults: dict
+    A name already registered raises ``ValueError`` unless ``replace`` (which keeps its place
+    in the order)."""
+    if not isinstance(spec, MetricSpec):
+        raise TypeError(f"register_metric takes a MetricSpec, got {type(spec).__name__}")
+    if spec.name in _METRICS and not replace:
+        raise ValueError(f"metric {spec.name!r} is already registered; pick another name "
+                         "(or pass replace=True to override it on purpose)")
+    _METRICS[spec.name] = spec
+    return spec
 
 
+def unregister_metric(name: str) -> None:
+    """Remove a metric (tests and plugins that replace a metric on purpose)."""
+    check_metric_names([name])
+    del _METRICS[name]
+
+
+def metric_spec(name: str) -> MetricSpec:
+    """The registry entry of ``name``; unknown names raise ``KeyError`` listing the known."""
+    check_metric_names([name])
+    return _METRICS[name]
+
+
+# ---- the built-in metrics: compute adapters and entries --------------------------------
 # Protocol of disentanglement_lib's unsupervised_study_v1 (config/unsupervised_study_v1/
-# metric_configs/*.gin), with every classifier setting made explicit.
-_METRICS: dict[str, MetricSpec] = {
-    "beta_vae": MetricSpec("interventions", {
-        "batch_size": 64, "num_train": 10000, "num_eval": 5000, "classifier": "liblinear_ovr",
-        "chunk_size": 8192,
-    }),
-    "factor_vae": MetricSpec("interventions", {
-        "batch_size": 64, "num_train": 10000, "num_eval": 5000, "num_variance_estimate": 10000,
-        "prune_threshold": 0.05, "chunk_size": 8192,
-    }),
-    "mig": MetricSpec("samples", {"num_train": 10000, "num_bins": 20, "exclude_factors": []}),
-    "dci": MetricSpec("samples", {"num_train": 10000, "num_test": 5000, "estimator": "exact"}),
-    "sap": MetricSpec("samples", {"num_train": 10000, "num_test": 5000}),
-    "modularity_explicitness": MetricSpec("samples", {
-        "num_train": 10000, "num_test": 5000, "num_bins": 20, "classifier": "liblinear_ovr",
-    }),
-    "unsupervised": MetricSpec("unsupervised", {"num_train": 10000, "num_bins": 20}),
-}
+# metric_configs/*.gin), with every classifier setting made explicit. Preset sizes:
+# ``fast`` = reference sizes with the histogram DCI; ``smoke`` = tiny sizes for tests;
+# ``cpu`` and ``smoke-sweep`` = the sweep presets' sizes, chosen by measurement (docs/runner.md:
+# the β-VAE score's encoder calls, batch × 2 × (train + eval) images, dominate, so it gets the
+# smallest; smoke-sweep halves smoke so 5 models fit in a minute).
+_CPU_SAMPLES = {"num_train": 5000, "num_test": 2500}
+_SMOKE_SAMPLES = {"num_train": 600, "num_test": 300}
+_SWEEP_SMOKE_SAMPLES = {"num_train": 300, "num_test": 150}
+_POSITIVE = integer(1)
+_SAMPLES = integer(2, "a score needs two samples")
+_BINS = integer(2, "one bin carries no information")
+_CLASSIFIER = choice(*LOGISTIC_VARIANTS)
 
-_SMOKE_SIZES = {
-    "beta_vae": {"batch_size": 16, "num_train": 300, "num_eval": 150, "chunk_size": 4096},
-    "factor_vae": {"batch_size": 16, "num_train": 300, "num_eval": 150,
-                   "num_variance_estimate": 1000, "chunk_size": 4096},
-    "mig": {"num_train": 1000},
-    "dci": {"num_train": 600, "num_test": 300, "estimator": "fast"},
-    "sap": {"num_train": 600, "num_test": 300},
-    "modularity_explicitness": {"num_train": 600, "num_test": 300},
-    "unsupervised": {"num_train": 1000},
-}
 
-#: Preset name -> per-metric overrides of the defaults above.
+def _beta_vae(inputs: MetricInputs, p: dict) -> dict:
+    return beta_vae_score(
+        inputs.dataset, inputs.represent, seed=p[SEED_KEY], batch_size=p["batch_size"],
+        num_train=p["num_train"], num_eval=p["num_eval"], classifier=p["classifier"],
+        chunk_size=p["chunk_size"])
+
+
+def _factor_vae(inputs: MetricInputs, p: dict) -> dict:
+    return factor_vae_score(
+        inputs.dataset, inputs.represent, seed=p[SEED_KEY], batch_size=p["batch_size"],
+        num_train=p["num_train"], num_eval=p["num_eval"],
+        num_variance_estimate=p["num_variance_estimate"], prune_threshold=p["prune_threshold"],
+        chunk_size=p["chunk_size"])
+
+
+def _mig(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    return mig(train["factors"], train["codes"], num_bins=p["num_bins"],
+               exclude_factors=tuple(p["exclude_factors"]),
+               factor_names=inputs.dataset.factor_names, return_matrices=True)
+
+
+def _train_test(inputs: MetricInputs, p: dict) -> tuple:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    test = inputs.samples("test", p["num_test"], p[SEED_KEY])
+    return train["factors"], train["codes"], test["factors"], test["codes"]
+
+
+def _dci(inputs: MetricInputs, p: dict) -> dict:
+    estimator = dci if p["estimator"] == "exact" else dci_fast
+    return estimator(*_train_test(inputs, p), seed=p[SEED_KEY], n_jobs=inputs.n_jobs,
+                     return_matrices=True)
+
+
+def _sap(inputs: MetricInputs, p: dict) -> dict:
+    return sap(*_train_test(inputs, p), seed=p[SEED_KEY], n_jobs=inputs.n_jobs,
+               return_matrices=True)
+
+
+def _modularity_explicitness(inputs: MetricInputs, p: dict) -> dict:
+    return modularity_explicitness(*_train_test(inputs, p), num_bins=p["num_bins"],
+                                   classifier=p["classifier"], seed=p[SEED_KEY],
+                                   n_jobs=inputs.n_jobs)
+
+
+def _unsupervised(inputs: MetricInputs, p: dict) -> dict:
+    d = inputs.samples("train", p["num_train"], p[SEED_KEY], with_posterior=True)
+    return unsupervised(d["codes"], means=d["means"], logvars=d["logvars"],
+                        reconstruction_nll=d["reconstruction_nll"], num_bins=p["num_bins"])
+
+
+register_metric(MetricSpec(
+    name="beta_vae", compute=_beta_vae, kind="interventions", display_name="β-VAE score",
+    protocol={"batch_size": 64, "num_train": 10000, "num_eval": 5000,
+              "classifier": "liblinear_ovr", "chunk_size": 8192},
+    presets={
+        "smoke": {"batch_size": 16, "num_train": 300, "num_eval": 150, "chunk_size": 4096},
+        "cpu": {"batch_size": 32, "num_train": 300, "num_eval": 150},
+        "smoke-sweep": {"batch_size": 8, "num_train": 150, "num_eval": 75, "chunk_size": 4096},
+    },
+    rules={"batch_size": _POSITIVE, "num_train": _POSITIVE, "num_eval": _POSITIVE,
+           "classifier": _CLASSIFIER, "chunk_size": _POSITIVE},
+    headline_scores=("eval_accuracy",),
+    score_labels={"eval_accuracy": "β-VAE score (eval accuracy)",
+                  "train_accuracy": "β-VAE score (train accuracy)"},
+))
+register_metric(MetricSpec(
+    name="factor_vae", compute=_factor_vae, kind="interventions", display_name="FactorVAE score",
+    protocol={"batch_size": 64, "num_train": 10000, "num_eval": 5000,
+              "num_variance_estimate": 10000, "prune_threshold": 0.05, "chunk_size": 8192},
+    presets={
+        "smoke": {"batch_size": 16, "num_train": 300, "num_eval": 150,
+                  "num_variance_estimate": 1000, "chunk_size": 4096},
+        "cpu": {"batch_size": 32, "num_train": 500, "num_eval": 250,
+                "num_variance_estimate": 5000},
+        "smoke-sweep": {"batch_size": 8, "num_train": 150, "num_eval": 75,
+                        "num_variance_estimate": 500, "chunk_size": 4096},
+    },
+    rules={"batch_size": integer(2, "a variance needs two samples"), "num_train": _POSITIVE,
+           "num_eval": _POSITIVE, "num_variance_estimate": integer(2, "a variance needs two "
+                                                                    "samples"),
+           "prune_threshold": real(0, 1, maximum_inclusive=False), "chunk_size": _POSITIVE},
+    headline_scores=("eval_accuracy",),
+    score_labels={"eval_accuracy": "FactorVAE score (eval accuracy)",
+                  "train_accuracy": "FactorVAE score (train accuracy)",
+                  "num_active_dims": "FactorVAE: active dims"},
+))
+register_metric(MetricSpec(
+    name="mig", compute=_mig, kind="samples", display_name="MIG",
+    protocol={"num_train": 10000, "num_bins": 20, "exclude_factors": []},
+    presets={"smoke": {"num_train": 1000}, "cpu": {"num_train": 5000},
+             "smoke-sweep": {"num_train": 500}},
+    rules={"num_train": _SAMPLES, "num_bins": _BINS, "exclude_factors": factor_list()},
+    headline_scores=("discrete_mig",), score_labels={"discrete_mig": "MIG"},
+))
+register_metric(MetricSpec(
+    name="dci", compute=_dci, kind="samples", display_name="DCI",
+    protocol={"num_train": 10000, "num_test": 5000, "estimator": "exact"},
+    presets={"fast": {"estimator": "fast"},
+             "smoke": {**_SMOKE_SAMPLES, "estimator": "fast"},
+             "cpu": {**_CPU_SAMPLES, "estimator": "fast"},
+             "smoke-sweep": {**_SWEEP_SMOKE_SAMPLES, "estimator": "fast"}},
+    rules={"num_train": _SAMPLES, "num_test": _POSITIVE, "estimator": choice("exact", "fast")},
+    headline_scores=("disentanglement", "completeness", "informativeness_test"),
+    score_labels={"disentanglement": "DCI disentanglement", "completeness": "DCI completeness",
+                  "informativeness_test": "DCI informativeness (test)",
+                  "informativeness_train": "DCI informativeness (train)"},
+))
+register_metric(MetricSpec(
+    name="sap", compute=_sap, kind="samples", display_name="SAP",
+    protocol={"num_train": 10000, "num_test": 5000},
+    presets={"smoke": dict(_SMOKE_SAMPLES), "cpu": dict(_CPU_SAMPLES),
+             "smoke-sweep": dict(_SWEEP_SMOKE_SAMPLES)},
+    rules={"num_train": _SAMPLES, "num_test": _POSITIVE},
+    headline_scores=("SAP_score",), score_labels={"SAP_score": "SAP"},
+))
+register_metric(MetricSpec(
+    name="modularity_explicitness", compute=_modularity_explicitness, kind="samples",
+    display_name="modularity/explicitness",
+    protocol={"num_train": 10000, "num_test": 5000, "num_bins": 20,
+              "classifier": "liblinear_ovr"},
+    presets={"smoke": dict(_SMOKE_SAMPLES), "cpu": dict(_CPU_SAMPLES),
+             "smoke-sweep": dict(_SWEEP_SMOKE_SAMPLES)},
+    rules={"num_train": _SAMPLES, "num_test": _POSITIVE, "num_bins": _BINS,
+           "classifier": _CLASSIFIER},
+    headline_scores=("modularity_score", "explicitness_score_test"),
+    score_labels={"modularity_score": "modularity",
+                  "explicitness_score_test": "explicitness (test)",
+                  "explicitness_score_train": "explicitness (train)"},
+))
+register_metric(MetricSpec(
+    name="unsupervised", compute=_unsupervised, kind="unsupervised", display_name="unsupervised",
+    protocol={"num_train": 10000, "num_bins": 20},
+    presets={"smoke": {"num_train": 1000}, "cpu": {"num_train": 5000},
+             "smoke-sweep": {"num_train": 500}},
+    rules={"num_train": _SAMPLES, "num_bins": _BINS},
+    headline_scores=("gaussian_total_correlation", "mutual_info_score"),
+    score_labels={"gaussian_total_correlation": "Gaussian TC of the codes",
+                  "mutual_info_score": "mean pairwise MI of the codes"},
+    # copies of the headline columns (reconstruction, KL, active units) and the per-dim KL
+    hidden_scores=r"kl_dim_\d+|kl_total|active_units|reconstruction_nll",
+))
+
+
+# ---- names, presets, protocols --------------------------------------------------------------
+class _Protocols(Mapping):
+    """Preset name -> ``{metric: overrides}``, read live from the registry entries:
+    ``paper`` (the reference protocols) and every preset some entry names."""
+
+    def __getitem__(self, preset: str) -> dict[str, dict]:
+        if preset != "paper" and not any(preset in s.presets for s in _METRICS.values()):
+            raise KeyError(preset)
+        return {name: dict(s.presets.get(preset, {})) for name, s in _METRICS.items()
+                if preset in s.presets}
+
+    def __iter__(self):
+        names = {"paper": None}
+        for spec in _METRICS.values():
+            names.update(dict.fromkeys(spec.presets))
+        return iter(names)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+#: Preset name -> per-metric overrides of the reference protocols (read from the entries).
 #: ``paper``: disentanglement_lib's unsupervised_study_v1 exactly (DCI with the exact GBT).
 #: ``fast``: the same sizes, DCI with the histogram-GBT estimator (``dci_fast``).
-#: ``smoke``: tiny sizes for tests and smoke runs (scores are noisy; never report them).
-PROTOCOLS: dict[str, dict[str, dict]] = {
-    "paper": {},
-    "fast": {"dci": {"estimator": "fast"}},
-    "smoke": _SMOKE_SIZES,
-}
+#: ``smoke``: tiny sizes for tests (scores are noisy; never report them).
+#: ``cpu``, ``smoke-sweep``: the sizes of the sweep presets ``cpu`` and ``smoke``.
+PROTOCOLS: Mapping[str, dict[str, dict]] = _Protocols()
 
-SEED_KEY = "seed"
-
-#: Per-metric code version, hashed into every stored evaluation's id: bump a metric's entry when
-#: a change to its code changes its numbers, and only that metric is re-scored (the others and
-#: every trained model are reused). Metrics not listed are at version 1.
-METRIC_VERSIONS: dict[str, int] = {}
-
-
-def metric_version(name: str) -> int:
-    """The code version of metric ``name`` (see :data:`METRIC_VERSIONS`)."""
-    check_metric_names([name])
-    return int(METRIC_VERSIONS.get(name, 1))
+def metric_version(name: str) -> str:
+    """The code version of metric ``name`` (its entry's ``version``): hashed into every stored
+    evaluation's id, so bumping it re-scores that metric alone (the others and every trained
+    model are reused)."""
+    return str(metric_spec(name).version)
 
 
 def list_metrics() -> list[str]:
-    """Names accepted by :func:`evaluate`, in evaluation order."""
+    """Names accepted by :func:`evaluate`, in evaluation (and table) order."""
     return list(_METRICS)
 
 
@@ -103,133 +272,39 @@ def check_metric_names(names: Iterable[str]) -> list[str]:
     return names
 
 
-def _check_preset(preset: str) -> dict:
+def _check_preset(preset: str) -> None:
     if preset not in PROTOCOLS:
         raise KeyError(f"unknown metric preset {preset!r}; known presets: {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[preset]
 
 
 def default_protocol(name: str, preset: str = "paper") -> dict:
     """The resolved protocol parameters of metric ``name`` under ``preset`` (a fresh dict)."""
     check_metric_names([name])
-    protocol = copy.deepcopy(_METRICS[name].defaults)
-    protocol.update(copy.deepcopy(_check_preset(preset).get(name, {})))
-    return protocol
+    _check_preset(preset)
+    return _METRICS[name].resolve(preset)
+
+
+def validate_protocol(name: str, protocol: dict) -> None:
+    """Raise ``ProtocolError`` (a ``ValueError``, one line) when a value of ``protocol`` breaks
+    metric ``name``'s rules (an unknown parameter, a wrong type, a value out of range)."""
+    metric_spec(name).validate(protocol)
 
 
 def resolve_protocol(name: str, *, seed: int = 0, preset: str = "paper", overrides=None) -> dict:
-    """Defaults, then the preset, then ``overrides`` (unknown keys raise ``ValueError``);
-    ``seed`` unless overridden. The dict recorded with the result."""
+    """Defaults, then the preset, then ``overrides``; ``seed`` unless overridden; checked with
+    :func:`validate_protocol`. The dict recorded with the result."""
     protocol = default_protocol(name, preset)
     extra = dict(overrides or {})
     unknown = set(extra) - set(protocol) - {SEED_KEY}
     if unknown:
-        raise ValueError(
+        raise ProtocolError(
             f"unknown protocol parameter(s) {sorted(unknown)} for metric {name!r}; "
             f"known: {sorted(protocol) + [SEED_KEY]}"
         )
     protocol[SEED_KEY] = seed
     protocol.update(extra)
-    if name == "dci" and protocol["estimator"] not in ("exact", "fast"):
-        raise ValueError(f"dci estimator must be 'exact' or 'fast', got {protocol['estimator']!r}")
+    validate_protocol(name, protocol)
     return protocol
-
-
-# ---- i.i.d. draws shared between sample-based metrics --------------------------------------
-_SPLITS = {"train": 0, "test": 1}
-
-
-class _Draws:
-    """Codes of i.i.d. uniform draws, computed once per (split, size, seed, chunk).
-
-    A draw is a pure function of its key: its generator is ``default_rng([seed, split])``
-    (split 0 = train, 1 = test) and it samples ``n`` factor tuples, then renders and encodes
-    them in chunks. Metrics asking for the same key therefore see the same images and get
-    exactly the result they would get alone.
-    """
-
-    def __init__(self, dataset, represent, posterior, reconstruction_nll, chunk_size: int,
-                 posterior_keys=()):
-        self.dataset, self.represent = dataset, represent
-        self.posterior, self.reconstruction_nll = posterior, reconstruction_nll
-        self.chunk_size = chunk_size
-        self.posterior_keys = set(posterior_keys)  # draws the unsupervised scores will reuse
-        self.cache: dict = {}
-        self.seconds = 0.0
-
-    def get(self, split: str, n: int, seed: int, with_posterior: bool = False) -> dict:
-        key = (split, int(n), int(seed))
-        with_posterior = with_posterior or key in self.posterior_keys
-        draw = self.cache.get(key)
-        if draw is None or (with_posterior and "posterior_done" not in draw):
-            started = time.perf_counter()
-            draw = self._draw(split, n, seed, with_posterior)
-            self.seconds += time.perf_counter() - started
-            self.cache[key] = draw
-        return draw
-
-    def _draw(self, split, n, seed, with_posterior):
-        rng = np.random.default_rng([int(seed), _SPLITS[split]])
-        factors = self.dataset.sample_factors(int(n), rng)
-        codes, means, logvars, nll = [], [], [], []
-        for start in range(0, int(n), self.chunk_size):
-            observations = self.dataset.sample_observations_from_factors(
-                factors[start:start + self.chunk_size], rng
-            )
-            codes.append(encode(self.represent, observations))
-            if with_posterior and self.posterior is not None:
-                mean, logvar = self.posterior(observations)
-                means.append(np.asarray(mean, dtype=np.float64))
-                logvars.append(np.asarray(logvar, dtype=np.float64))
-            if with_posterior and self.reconstruction_nll is not None:
-                nll.append(np.asarray(self.reconstruction_nll(observations), dtype=np.float64))
-        draw = {"factors": factors, "codes": np.concatenate(codes)}
-        if with_posterior:
-            draw["posterior_done"] = True
-            draw["means"] = np.concatenate(means) if means else None
-            draw["logvars"] = np.concatenate(logvars) if logvars else None
-            draw["reconstruction_nll"] = np.concatenate(nll) if nll else None
-        return draw
-
-
-# ---- computing one metric ------------------------------------------------------------------
-def _compute(name: str, protocol: dict, dataset, represent, draws: _Draws, n_jobs) -> dict:
-    p, seed = protocol, protocol[SEED_KEY]
-    if name == "beta_vae":
-        return beta_vae_score(
-            dataset, represent, seed=seed, batch_size=p["batch_size"], num_train=p["num_train"],
-            num_eval=p["num_eval"], classifier=p["classifier"], chunk_size=p["chunk_size"],
-        )
-    if name == "factor_vae":
-        return factor_vae_score(
-            dataset, represent, seed=seed, batch_size=p["batch_size"], num_train=p["num_train"],
-            num_eval=p["num_eval"], num_variance_estimate=p["num_variance_estimate"],
-            prune_threshold=p["prune_threshold"], chunk_size=p["chunk_size"],
-        )
-    if name == "unsupervised":
-        d = draws.get("train", p["num_train"], seed, with_posterior=True)
-        return unsupervised(
-            d["codes"], means=d["means"], logvars=d["logvars"],
-            reconstruction_nll=d["reconstruction_nll"], num_bins=p["num_bins"],
-        )
-    train = draws.get("train", p["num_train"], seed)
-    if name == "mig":
-        return mig(
-            train["factors"], train["codes"], num_bins=p["num_bins"],
-            exclude_factors=tuple(p["exclude_factors"]), factor_names=dataset.factor_names,
-        )
-    test = draws.get("test", p["num_test"], seed)
-    arrays = (train["factors"], train["codes"], test["factors"], test["codes"])
-    if name == "dci":
-        estimator = dci if p["estimator"] == "exact" else dci_fast
-        return estimator(*arrays, seed=seed, n_jobs=n_jobs)
-    if name == "sap":
-        return sap(*arrays, seed=seed, n_jobs=n_jobs)
-    if name == "modularity_explicitness":
-        return modularity_explicitness(
-            *arrays, num_bins=p["num_bins"], classifier=p["classifier"], seed=seed, n_jobs=n_jobs
-        )
-    raise KeyError(name)  # unreachable: names are checked up front
 
 
 def evaluate(
@@ -255,8 +330,8 @@ def evaluate(
         metrics: names from :func:`list_metrics`; unknown names raise ``KeyError``.
         seed: evaluation seed of every metric (disentanglement_lib's gin default 0).
         overrides: ``{metric: {param: value}}`` applied over the preset; unknown metric or
-            parameter names raise.
-        preset: a key of :data:`PROTOCOLS` (``"paper"``, ``"fast"``, ``"smoke"``).
+            parameter names and values that break a metric's rules raise.
+        preset: a key of :data:`PROTOCOLS` (``"paper"``, ``"fast"``, ``"smoke"``, ...).
         posterior: optional ``observations -> (mean, logvar)`` for the KL / active units.
         reconstruction_nll: optional ``observations -> nats per image`` for the reconstruction.
         progress: print one line per finished metric to stderr.
@@ -264,10 +339,13 @@ def evaluate(
         chunk_size: images per ``represent`` call for the i.i.d. draws.
 
     Returns:
-        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float}}`` plus
-        ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing and
-        encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
-        metric's ``seconds``).
+        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": str}}``
+        plus ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing
+        and encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
+        metric's ``seconds``). ``version`` is the metric's code version (its entry's).
+        MIG, DCI and SAP results also carry ``"matrices"``: the (codes × factors) matrix behind
+        the score (``mutual_information``, ``dci_importance``, ``sap_scores``; records of
+        :func:`~.matrices.matrix_record` with ``factor_names``).
     """
     names = check_metric_names(list_metrics() if metrics is None else metrics)
     _check_preset(preset)
@@ -281,19 +359,24 @@ def evaluate(
         ("train", int(p["num_train"]), int(p[SEED_KEY]))
         for name, p in protocols.items() if _METRICS[name].kind == "unsupervised"
     ]
-    draws = _Draws(dataset, represent, posterior, reconstruction_nll, chunk_size, posterior_keys)
+    draws = Draws(dataset, represent, posterior, reconstruction_nll, chunk_size, posterior_keys)
+    inputs = MetricInputs(dataset=dataset, represent=represent, n_jobs=n_jobs, draws=draws)
     results: dict = {}
     for name in names:
-        protocol = protocols[name]
+        spec, protocol = _METRICS[name], protocols[name]
         spent_sampling = draws.seconds
         started = time.perf_counter()
-        scores = _compute(name, protocol, dataset, represent, draws, n_jobs)
+        scores = spec.compute(inputs, dict(protocol))
         seconds = time.perf_counter() - started - (draws.seconds - spent_sampling)
+        matrices = scores.pop(MATRICES_KEY, None) if isinstance(scores, dict) else None
         results[name] = {
             "scores": scores,
             "protocol": {"metric": name, "preset": preset, "dataset": dataset.name, **protocol},
             "seconds": seconds,
+            "version": spec.version,
         }
+        if matrices:
+            results[name][MATRICES_KEY] = name_factors(matrices, dataset.factor_names)
         if progress:
             print(f"[metrics] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     results["_environment"] = environment()

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .dci import _check_split
+from .matrices import MATRICES_KEY, matrix_record
 from .utils import constant_codes, nan_scores, varying_columns
 
 SAP_KEYS = ("SAP_score",)
@@ -37,6 +38,21 @@ def _code_accuracies(code_train, factors_train, code_test, factors_test, seed) -
     return accuracies
 
 
+def _code_r2(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """``R2[j, k]`` = squared Pearson correlation of code j and factor k (ddof 1): the R² of the
+    least-squares line predicting factor k from code j; 0 for a code of variance <= 1e-12."""
+    codes = codes - codes.mean(axis=0)
+    factors = factors - factors.mean(axis=0)
+    n = len(codes)
+    cov = codes.T @ factors / (n - 1)
+    var_code = (codes**2).sum(axis=0) / (n - 1)
+    var_factor = (factors**2).sum(axis=0) / (n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = cov**2 / (var_code[:, None] * var_factor[None, :])
+    r2[var_code <= 1e-12] = 0.0
+    return r2
+
+
 def sap(
     factors_train: np.ndarray,
     codes_train: np.ndarray,
@@ -45,8 +61,10 @@ def sap(
     *,
     seed: int = 0,
     n_jobs: int | None = None,
+    continuous_factors: bool = False,
+    return_matrices: bool = False,
 ) -> dict:
-    """SAP score for discrete factors.
+    """SAP score; discrete factors by default, ``continuous_factors=True`` for the R² variant.
 
     ``S[j, k]`` = test accuracy of ``LinearSVC(C=0.01, class_weight="balanced")`` trained on the
     single code dimension j to predict factor k's class; for each factor the gap between the two
@@ -58,8 +76,14 @@ def sap(
     one SVM per (code, factor) pair, codes fitted in parallel (``n_jobs`` processes).
     Factors constant in the training sample are skipped.
 
+    ``continuous_factors=True`` (disentanglement_lib's ``continuous_factors=True`` branch, Kumar
+    et al.'s regression form): ``S[j, k]`` = R² of the linear regression of factor k (its value
+    index taken as a number) on code j alone, ``cov(z_j, v_k)² / (var z_j var v_k)`` on the
+    *training* sample (the test sample is not used), 0 for codes of variance <= 1e-12.
+
     Returns ``{"SAP_score": float}``; NaN with ``"reason"`` if no factor varies, all codes are
-    constant or there are fewer than 2 codes.
+    constant or there are fewer than 2 codes. ``return_matrices=True`` adds ``"matrices":
+    {"sap_scores": record}``, the (n_codes, K) matrix S (:func:`~.matrices.matrix_record`).
     """
     from joblib import Parallel, delayed
 
@@ -74,6 +98,9 @@ def sap(
     if constant_codes(codes_train).all():
         return nan_scores(SAP_KEYS, "all code dimensions are constant on the training sample")
     ftr, fte = factors_train[:, scored], factors_test[:, scored]
+    if continuous_factors:
+        matrix = _code_r2(codes_train, ftr.astype(np.float64))
+        return _sap_scores(matrix, scored, return_matrices, "R² of factor k on code j alone")
     n_codes = codes_train.shape[1]
     n_jobs = min(n_jobs or os.cpu_count() or 1, n_codes)
     jobs = (
@@ -82,5 +109,13 @@ def sap(
     )
     rows = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else [job[0](*job[1]) for job in jobs]
     matrix = np.stack(rows)  # (n_codes, K)
+    return _sap_scores(matrix, scored, return_matrices,
+                       "test accuracy of a one-code linear SVM for factor k")
+
+
+def _sap_scores(matrix: np.ndarray, scored, return_matrices: bool, meaning: str) -> dict:
     top_two = np.sort(matrix, axis=0)[::-1][:2]
-    return {"SAP_score": float(np.mean(top_two[0] - top_two[1]))}
+    scores: dict = {"SAP_score": float(np.mean(top_two[0] - top_two[1]))}
+    if return_matrices:
+        scores[MATRICES_KEY] = {"sap_scores": matrix_record(matrix, scored, meaning)}
+    return scores

@@ -128,6 +128,18 @@ def fc_discriminator(latent_dim: int, width: int = 1000, depth: int = 6) -> nn.S
     return nn.Sequential(*layers)
 
 
+def check_architecture(name: str, observation_shape: tuple[int, ...]) -> None:
+    """Raise ``ValueError`` (one line) unless architecture ``name`` can take images of
+    ``observation_shape`` (C, H, W): an unknown name, or a conv variant on images not 64×64.
+    The sweep planner calls this so a mismatch fails before any training."""
+    if name not in ARCHITECTURES:
+        raise ValueError(
+            f"unknown architecture {name!r}; known architectures: {', '.join(ARCHITECTURES)}"
+        )
+    if name in ("conv", "conv_paper"):
+        _check_conv_shape(tuple(int(s) for s in observation_shape))
+
+
 def build_architecture(
     name: str, observation_shape: tuple[int, int, int], latent_dim: int
 ) -> tuple[GaussianEncoder, Decoder]:
@@ -169,6 +181,6 @@ def _check_conv_shape(observation_shape: tuple[int, int, int]) -> int:
     if (height, width) != (64, 64):
         raise ValueError(
             f"the conv architectures need 64x64 images, got {height}x{width}; "
-            "use architecture='mlp' for other sizes"
+            "use architecture 'mlp' (or 'auto') for other sizes"
         )
     return channels

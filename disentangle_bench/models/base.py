@@ -36,8 +36,9 @@ class LossOutput:
     ``loss`` is what the encoder/decoder optimiser minimises; ``kl_per_dim`` has shape
     ``(latent_dim,)`` and sums to ``kl``; ``extras`` holds model-specific scalars (tc,
     capacity, discriminator accuracy, ...). ``discriminator_loss`` is set only by models with an
-    adversarial part (FactorVAE); the trainer takes its gradient with respect to the
-    discriminator's parameters only.
+    adversarial part (FactorVAE); ``extra_losses`` holds any other named loss an objective's
+    further optimisers minimise. Which optimiser minimises which loss, over which parameters,
+    the objective declares (:meth:`Objective.optimizers`).
     """
 
     loss: torch.Tensor
@@ -46,6 +47,44 @@ class LossOutput:
     kl_per_dim: torch.Tensor
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
     discriminator_loss: torch.Tensor | None = None
+    extra_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def term(self, name: str) -> torch.Tensor:
+        """The loss called ``name``: ``"loss"``, ``"discriminator_loss"`` or a key of
+        ``extra_losses``."""
+        if name in ("loss", "discriminator_loss"):
+            value = getattr(self, name)
+        else:
+            value = self.extra_losses.get(name)
+        if value is None:
+            raise KeyError(f"the objective's loss() returned no {name!r}, which one of its "
+                           "optimisers minimises")
+        return value
+
+
+#: disentanglement_lib's Adam (shared.gin): betas (0.9, 0.999), eps 1e-8; lr is the config's.
+ADAM = {"betas": (0.9, 0.999), "eps": 1e-8}
+
+
+@dataclass
+class OptimizerGroup:
+    """One optimiser an objective declares: ``optimizer(parameters, **options)`` minimising the
+    loss named ``loss`` (see :meth:`LossOutput.term`) over ``parameters`` only.
+
+    The first group of :meth:`Objective.optimizers` is the main one (its loss is ``"loss"``).
+    Every step, each further group's gradient is taken first (``torch.autograd.grad``, the
+    graph kept), then the main loss is back-propagated and the main optimiser steps, then each
+    further group's gradients replace whatever the main loss left on its parameters and it
+    steps: all updates use the same batch and the parameters from before the step."""
+
+    name: str
+    parameters: list[nn.Parameter]
+    loss: str = "loss"
+    optimizer: type[torch.optim.Optimizer] = torch.optim.Adam
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> torch.optim.Optimizer:
+        return self.optimizer(self.parameters, **self.options)
 
 
 def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -94,6 +133,13 @@ class Objective(nn.Module):
         the registry. Default: every hyperparameter must be a finite number ≥ 0."""
         for key, value in hparams.items():
             _require_number(cls.name, key, value, minimum=0.0)
+
+    def optimizers(self, lr: float) -> list[OptimizerGroup]:
+        """The optimisers that train this objective, main one first (see
+        :class:`OptimizerGroup`). Default: one Adam (:data:`ADAM`, learning rate ``lr``, the
+        config's) over every parameter, minimising ``loss``."""
+        return [OptimizerGroup("model", list(self.parameters()), "loss",
+                               options={"lr": lr, **ADAM})]
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mean, logvar)`` of q(z|x) in fp32, each (n, latent_dim)."""

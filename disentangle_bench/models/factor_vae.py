@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .architectures import fc_discriminator
-from .base import LossOutput, Objective, _require_number
+from .base import ADAM, LossOutput, Objective, OptimizerGroup, _require_number
 
 DISCRIMINATOR_ADAM = {"lr": 1e-4, "betas": (0.5, 0.9), "eps": 1e-8}
 _LOG_CLIP = (math.log(1e-6), math.log1p(-1e-6))
@@ -62,6 +62,17 @@ class FactorVAE(Objective):
                 _require_number(cls.name, key, value, minimum=0.0)
             elif isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{cls.name}: {key} must be an integer >= 1, got {value!r}")
+
+    def optimizers(self, lr: float) -> list[OptimizerGroup]:
+        """The VAE's Adam (the config's lr) over everything but the discriminator, minimising
+        ``loss``; the discriminator's own Adam (:data:`DISCRIMINATOR_ADAM`) minimising
+        ``discriminator_loss``."""
+        discriminator = list(self.discriminator.parameters())
+        ids = {id(p) for p in discriminator}
+        vae = [p for p in self.parameters() if id(p) not in ids]
+        return [OptimizerGroup("model", vae, "loss", options={"lr": lr, **ADAM}),
+                OptimizerGroup("discriminator", discriminator, "discriminator_loss",
+                               options=dict(DISCRIMINATOR_ADAM))]
 
     def loss(
         self, x: torch.Tensor, step: int, generator: torch.Generator | None = None

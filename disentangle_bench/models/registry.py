@@ -1,4 +1,5 @@
-"""Model registry: a new objective is one module plus one line in ``_MODELS``."""
+"""Model registry: a new objective is one module plus one line in ``_MODELS`` (ours) or one
+:func:`register_model` call (a user's package; docs/extending.md)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import torch
 from .architectures import ARCHITECTURES, build_architecture, glorot_init_
 from .base import Objective
 
-# name -> "module:class", imported lazily.
-_MODELS: dict[str, str] = {
+# name -> "module:class" (imported lazily) or the class itself.
+_MODELS: dict[str, str | type[Objective]] = {
     "ae": "disentangle_bench.models.ae:AE",
     "vae": "disentangle_bench.models.vae:VAE",
     "beta_vae": "disentangle_bench.models.beta_vae:BetaVAE",
@@ -23,6 +24,33 @@ _MODELS: dict[str, str] = {
 }
 
 
+def register_model(name: str, objective: str | type[Objective], *,
+                   replace: bool = False) -> None:
+    """Register ``objective`` (an :class:`Objective` subclass, or ``"module:Class"`` imported
+    when first used) as model ``name``. A name already registered raises ``ValueError`` unless
+    ``replace``."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"a model name is a Python identifier (letters, digits, _), "
+                         f"got {name!r}")
+    if name in _MODELS and not replace:
+        raise ValueError(f"model {name!r} is already registered; pick another name "
+                         "(or pass replace=True to override it on purpose)")
+    if isinstance(objective, str):
+        if objective.count(":") != 1:
+            raise ValueError(f"register_model({name!r}, ...): expected 'module:Class', "
+                             f"got {objective!r}")
+    elif not (isinstance(objective, type) and issubclass(objective, Objective)):
+        raise TypeError(f"register_model({name!r}, ...) takes an Objective subclass or "
+                        f"'module:Class', got {objective!r}")
+    _MODELS[name] = objective
+
+
+def unregister_model(name: str) -> None:
+    """Remove a registered model (tests)."""
+    model_class(name)
+    del _MODELS[name]
+
+
 def list_models() -> list[str]:
     """Names accepted by :func:`get_model`, sorted."""
     return sorted(_MODELS)
@@ -32,7 +60,10 @@ def model_class(name: str) -> type[Objective]:
     """The :class:`Objective` subclass registered as ``name``."""
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
-    module, attribute = _MODELS[name].split(":")
+    target = _MODELS[name]
+    if not isinstance(target, str):
+        return target
+    module, attribute = target.split(":")
     return getattr(import_module(module), attribute)
 
 

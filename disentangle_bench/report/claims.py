@@ -16,9 +16,13 @@ Measured mean ± std over the matching seeds is put next to the claimed value an
   metric definition or training protocol differs from the paper's, the dataset is a stand-in
   (procedural replica), fewer than two seeds (no spread).
 
-Trend claims are checked over the sweep (``check`` column, see :data:`TREND_CHECKS`) and judged
-``holds`` / ``does not hold`` / ``not enough data`` with the evidence (e.g. Spearman ρ over β).
-The thresholds are module constants, stated in docs/claims.md.
+Trend claims are checked over the sweep (``check`` column, see :data:`TREND_CHECKS`), each with
+a test over training seeds (Welch's t for a difference of means, permutation tests on the
+per-seed values for trends; :mod:`.stats`). The p-values of one report are Holm-adjusted as one
+family, and a claim ``holds`` / ``does not hold`` only when its adjusted p < α = 0.05 and every
+side has :data:`MIN_SEEDS` seeds; otherwise it is ``inconclusive (p = …, n = …)``, or ``not
+enough data`` when there is nothing to test. The thresholds are module constants, stated in
+docs/claims.md.
 """
 
 from __future__ import annotations
@@ -26,11 +30,27 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .stats import (
+    ALPHA,
+    dominance_matrix,
+    dominance_statistic,
+    format_p,
+    holm,
+    peak_statistic,
+    permutation_test,
+    ranks,
+    spearman_statistic,
+    spread_ratio,
+    variance_shares,
+    welch_test,
+)
 
 CLAIMS_CSV = Path(__file__).with_name("claims.csv")
 
@@ -58,18 +78,19 @@ SUMMARY_METRICS = ("reconstruction", "kl", "active_units")
 CONFIG_COLUMNS = ("dataset", "preset", "steps", "batch_size", "lr", "latent_dim", "architecture")
 
 CONSISTENT_WITHIN = 2.0   # value claims: |difference| ≤ 2 · combined seed spread
-TREND_RHO = 0.5           # monotone / rank-correlation trends: Spearman ρ at least this
 SPREAD_RATIO = 0.5        # seed spread at least half the spread between hyperparameter values
 MIN_LEVELS = 3            # hyperparameter values needed for a monotone or peak trend
-MIN_RANK_RUNS = 5         # runs needed for a rank correlation between two metrics
-MIN_SEEDS_DIFFERENCE = 2  # seeds per side before a difference of means is judged
+MIN_RANK_RUNS = 5         # runs needed before a rank correlation between two metrics is judged
+MIN_SEEDS = 3             # seeds per side (per hyperparameter value) before a trend is judged
+BOOTSTRAP_TEST_RESAMPLES = 4999  # stratified bootstrap of the seed-spread ratio
 
 VALUE_COLUMNS = ["claim_id", "paper", "model", "hyperparams", "dataset", "metric", "claimed",
                  "measured", "n", "verdict", "reason", "provenance", "location",
                  "claimed_value", "claimed_std", "measured_mean", "measured_std", "run_dataset",
                  "run_preset", "run_steps"]
 TREND_COLUMNS = ["claim_id", "paper", "model", "dataset", "metric", "check", "verdict",
-                 "evidence", "provenance", "location", "run_dataset", "run_preset", "run_steps"]
+                 "evidence", "provenance", "location", "run_dataset", "run_preset", "run_steps",
+                 "p", "n", "supports", "enough", "p_holm"]
 
 
 # --- the claims table ----------------------------------------------------------------------
@@ -245,7 +266,10 @@ def _value_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
     for group in _config_groups(matched):
         scores = pd.to_numeric(group[column], errors="coerce").dropna()
         reasons = blockers + _run_blockers(claim, group, stand_in, len(scores))
-        rows.append(_value_row(claim, group, scores, reasons))
+        row = _value_row(claim, group, scores, reasons)
+        if len(scores) < len(group):  # an undefined score never leaves the mean silently
+            row["measured"] += f", {len(group) - len(scores)} of {len(group)} runs undefined"
+        rows.append(row)
     return rows
 
 
@@ -339,15 +363,65 @@ def _within_text(mean: float, std: float, claim: pd.Series) -> str:
 
 
 # --- trend claims ---------------------------------------------------------------------------
+@dataclass
+class TrendTest:
+    """What a trend check measured. ``p``: the two-sided p-value of its test over training
+    seeds (NaN: no test possible); ``supports``: the observed effect points the claimed way
+    (True), the opposite way (False) or neither (None: never a verdict); ``n``: the sample
+    sizes for the verdict line; ``enough``: every side has :data:`MIN_SEEDS` seeds."""
+
+    p: float
+    supports: bool | None
+    n: str
+    enough: bool
+    evidence: str
+
+
 def check_trends(results: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every trend claim checked over the runs (one row per sweep setting, or one ``not enough
-    data`` row when no run matches); columns :data:`TREND_COLUMNS`."""
+    data`` row when no run matches); columns :data:`TREND_COLUMNS`. The claims tested with
+    enough seeds form one family for Holm's correction (:func:`judge_trends`)."""
     claims = load_claims() if claims is None else claims
     runs = finished_runs(results)
     rows: list[dict[str, Any]] = []
     for _, claim in claims[claims["kind"] == "trend"].iterrows():
         rows.extend(_trend_rows(claim, runs))
-    return pd.DataFrame(rows, columns=TREND_COLUMNS)
+    return judge_trends(pd.DataFrame(rows, columns=TREND_COLUMNS))
+
+
+def judge_trends(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """Holm-adjust the p-values of the rows tested with enough seeds (one family: every claim
+    of one report) and give each tested row its verdict: ``holds`` / ``does not hold`` when the
+    adjusted p < ``alpha`` and the effect points the claimed / the opposite way, else
+    ``inconclusive (p = …, n = …)``. Rows without a test keep ``not enough data``."""
+    table = table.copy()
+    tested = table["verdict"].isna()
+    p = pd.to_numeric(table["p"], errors="coerce").to_numpy(float)
+    in_family = (tested & table["enough"].fillna(False).astype(bool)).to_numpy() & np.isfinite(p)
+    table["p_holm"] = holm(np.where(in_family, p, np.nan))
+    size = int(in_family.sum())
+    for i in np.flatnonzero(tested.to_numpy()):
+        row = table.iloc[i]
+        adjusted = float(row["p_holm"])
+        if in_family[i]:
+            note = f"Holm-adjusted over the {size} claims tested here: p = {format_p(adjusted)}"
+        else:
+            note = (f"fewer than {MIN_SEEDS} seeds on a side: shown, not judged"
+                    if not row["enough"] else "no test possible")
+        table.iat[i, table.columns.get_loc("evidence")] = f"{row['evidence']}; {note}"
+        table.iat[i, table.columns.get_loc("verdict")] = trend_verdict(
+            adjusted if in_family[i] else float(row["p"]), row["supports"],
+            bool(in_family[i]), row["n"], alpha)
+    return table
+
+
+def trend_verdict(p: float, supports: bool | None, judged: bool, n: str,
+                  alpha: float = ALPHA) -> str:
+    """``holds`` / ``does not hold`` only for a judged test (enough seeds, in the Holm family)
+    with p < alpha and a direction; otherwise ``inconclusive (p = …, n = …)``."""
+    if judged and math.isfinite(p) and p < alpha and supports is not None:
+        return "holds" if supports else "does not hold"
+    return f"inconclusive (p = {format_p(p)}, n = {n})"
 
 
 def _trend_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
@@ -357,29 +431,42 @@ def _trend_rows(claim: pd.Series, runs: pd.DataFrame) -> list[dict[str, Any]]:
         what = "no finished run on" if on_dataset.empty else f"no run scored {claim['metric']} on"
         where = " or ".join([claim["dataset"], *DATASET_STAND_INS.get(claim["dataset"], ())])
         present = ", ".join(sorted(set(runs["dataset"].astype(str)))) or "none"
-        return [_trend_row(claim, None, "not enough data",
-                           f"{what} {where} (datasets in these results: {present})")]
+        return [_trend_row(claim, None, ("not enough data",
+                                         f"{what} {where} (datasets in these results: "
+                                         f"{present})"))]
     name, _, argument = claim["check"].partition(":")
     rows = []
     for setting in _setting_groups(on_dataset):
-        verdict, evidence = TREND_CHECKS[name](claim, setting, column, argument)
+        result = TREND_CHECKS[name](claim, setting, column, argument)
         notes = [f"on {setting.iloc[0]['dataset']}, a stand-in for {claim['dataset']}"] \
             if stand_in else []
         if claim["provenance"] not in ASSERTABLE:
             notes.append(f"claim is {claim['provenance']}: shown, never asserted")
-        rows.append(_trend_row(claim, setting, verdict, "; ".join([evidence, *notes])))
+        undefined = int(pd.to_numeric(_claim_model_runs(setting, claim["model"])[column],
+                                      errors="coerce").isna().sum())
+        if undefined:
+            notes.append(f"{undefined} run(s) have an undefined {column} (NaN) and are left out")
+        rows.append(_trend_row(claim, setting, result, notes))
     return rows
 
 
-def _trend_row(claim: pd.Series, setting: pd.DataFrame | None, verdict: str,
-               evidence: str) -> dict[str, Any]:
+def _trend_row(claim: pd.Series, setting: pd.DataFrame | None,
+               result: TrendTest | tuple[str, str], notes: list[str] = ()) -> dict[str, Any]:
     first = setting.iloc[0] if setting is not None else {}
+    if isinstance(result, TrendTest):
+        verdict, evidence = None, result.evidence  # judged with the whole family
+        test = {"p": result.p, "n": result.n, "supports": result.supports,
+                "enough": result.enough}
+    else:
+        (verdict, evidence), test = result, {"p": math.nan, "n": "", "supports": None,
+                                             "enough": False}
     return {
         "claim_id": claim["claim_id"], "paper": claim["paper"], "model": _claim_label(claim),
         "dataset": claim["dataset"], "metric": claim["metric"], "check": claim["check"],
-        "verdict": verdict, "evidence": evidence, "provenance": claim["provenance"],
-        "location": claim["location"], "run_dataset": first.get("dataset"),
-        "run_preset": first.get("preset"), "run_steps": first.get("steps"),
+        "verdict": verdict, "evidence": "; ".join([evidence, *notes]),
+        "provenance": claim["provenance"], "location": claim["location"],
+        "run_dataset": first.get("dataset"), "run_preset": first.get("preset"),
+        "run_steps": first.get("steps"), **test, "p_holm": math.nan,
     }
 
 
@@ -399,25 +486,43 @@ def _means_text(points: pd.DataFrame, param: str) -> str:
                      for x, row in means.iterrows())
 
 
-def _monotone(sign: int) -> Callable[..., tuple[str, str]]:
+def _levels_n(points: pd.DataFrame) -> tuple[str, bool]:
+    """``"4 values × 3 seeds"`` and whether every value has :data:`MIN_SEEDS` seeds."""
+    counts = points.groupby("x").size()
+    low, high = int(counts.min()), int(counts.max())
+    seeds = f"{low}" if low == high else f"{low}–{high}"
+    return f"{len(counts)} values × {seeds} seeds", low >= MIN_SEEDS
+
+
+def _few_levels(points: pd.DataFrame, param: str, column: str) -> tuple[str, str] | None:
+    levels = points["x"].nunique()
+    if levels >= MIN_LEVELS:
+        return None
+    return "not enough data", (f"{levels} value(s) of {param} with a finite {column}; "
+                               f"need {MIN_LEVELS}")
+
+
+def _monotone(sign: int) -> Callable[..., TrendTest | tuple[str, str]]:
     def check(claim: pd.Series, runs: pd.DataFrame, column: str,
-              param: str) -> tuple[str, str]:
+              param: str) -> TrendTest | tuple[str, str]:
         points = _points(_claim_model_runs(runs, claim["model"]), param, column)
-        levels = points["x"].nunique()
-        if levels < MIN_LEVELS:
-            return "not enough data", (f"{levels} value(s) of {param} with a finite "
-                                       f"{column}; need {MIN_LEVELS}")
-        rho = spearman(points["x"], points["y"])
-        holds = math.isfinite(rho) and sign * rho >= TREND_RHO
+        few = _few_levels(points, param, column)
+        if few:
+            return few
+        rho, p, _ = permutation_test(spearman_statistic(points["x"].to_numpy(float)),
+                                     ranks(points["y"].to_numpy(float)))
+        rho, p = float(rho), float(p)
+        n, enough = _levels_n(points)
         evidence = (f"Spearman ρ({param}, {column}) = {rho:+.2f} over {len(points)} runs "
-                    f"(needs {'+' if sign > 0 else '−'}{TREND_RHO:g}); means: "
+                    f"(each seed a point), permutation p = {format_p(p)}; means: "
                     f"{_means_text(points, param)}")
-        return ("holds" if holds else "does not hold"), evidence
+        supports = None if not math.isfinite(rho) or rho == 0 else bool(sign * rho > 0)
+        return TrendTest(p, supports, n, enough, evidence)
     return check
 
 
 def _greater_than(claim: pd.Series, runs: pd.DataFrame, column: str,
-                  other: str) -> tuple[str, str]:
+                  other: str) -> TrendTest | tuple[str, str]:
     mine = _with_params(_claim_model_runs(runs, claim["model"]),
                         parse_hyperparams(claim["hyperparams"]))
     theirs = _claim_model_runs(runs, other)
@@ -426,110 +531,156 @@ def _greater_than(claim: pd.Series, runs: pd.DataFrame, column: str,
     if a.empty or b.empty:
         return "not enough data", (f"{len(a)} run(s) of {_claim_label(claim)} and {len(b)} of "
                                    f"{other} with a finite {column}")
-    label = (f"{_claim_label(claim)} {format_mean_std(a.mean(), _std(a), len(a))} vs {other} "
-             f"{format_mean_std(b.mean(), _std(b), len(b))}")
-    if min(len(a), len(b)) < MIN_SEEDS_DIFFERENCE:
-        return "not enough data", (f"{label}: needs {MIN_SEEDS_DIFFERENCE} seeds on each side "
-                                   "to tell the difference from seed noise")
-    difference = a.mean() - b.mean()
-    # standard error of a difference of two means: each side's seed variance over its seeds
-    error = math.sqrt(float(a.var(ddof=1)) / len(a) + float(b.var(ddof=1)) / len(b))
-    evidence = f"{label}: difference {difference:+.4g} ({_in_errors(difference, error)})"
-    if abs(difference) <= CONSISTENT_WITHIN * error:
-        return "not enough data", (f"{evidence}, within {CONSISTENT_WITHIN:g} standard errors: "
-                                   "more seeds resolve it")
-    return ("holds" if difference > 0 else "does not hold"), evidence
-
-
-def _in_errors(difference: float, error: float) -> str:
-    return (f"{abs(difference) / error:.2g} standard errors of {error:.3g}" if error > 0
-            else "no seed spread")
+    difference = float(a.mean() - b.mean())
+    t, df, p = (float(v) for v in welch_test(a.to_numpy(float), b.to_numpy(float)))
+    test = (f"Welch t = {t:+.2f} (df {df:.1f}), p = {format_p(p)}" if math.isfinite(p)
+            else "Welch's t needs 2 seeds a side with some spread")
+    evidence = (f"{_claim_label(claim)} {format_mean_std(a.mean(), _std(a), len(a))} vs {other} "
+                f"{format_mean_std(b.mean(), _std(b), len(b))}: difference {difference:+.4g}, "
+                f"{test}")
+    supports = None if difference == 0 else difference > 0
+    return TrendTest(p, supports, f"{len(a)} vs {len(b)}",
+                     min(len(a), len(b)) >= MIN_SEEDS, evidence)
 
 
 def _greater_than_same(claim: pd.Series, runs: pd.DataFrame, column: str,
-                       argument: str) -> tuple[str, str]:
+                       argument: str) -> TrendTest | tuple[str, str]:
+    """Stratified permutation test: T = mean over the shared P values of (mean of the model −
+    mean of OTHER); the model labels are permuted within each P value."""
     other, _, param = argument.partition(":")
     mine = _points(_claim_model_runs(runs, claim["model"]), param, column)
     theirs = _points(_claim_model_runs(runs, other), param, column)
     shared = sorted(set(mine["x"]) & set(theirs["x"]))
     if not shared:
         return "not enough data", f"no value of {param} run with both {claim['model']} and {other}"
-    wins = []
-    for x in shared:
-        a, b = mine.loc[mine["x"] == x, "y"].mean(), theirs.loc[theirs["x"] == x, "y"].mean()
-        wins.append((x, a, b))
+    both = pd.concat([mine.assign(side=1), theirs.assign(side=0)])
+    both = both[both["x"].isin(shared)].reset_index(drop=True)
+    counts = both.groupby(["x", "side"]).size()
+    weights = np.array([(1 if side else -1) / (len(shared) * counts[(x, side)])
+                        for x, side in zip(both["x"], both["side"])])
+    statistic, p, _ = permutation_test(lambda y: y @ weights, both["y"].to_numpy(float),
+                                       strata=both["x"].to_numpy())
+    statistic, p = float(statistic), float(p)
+    wins = [(x, mine.loc[mine["x"] == x, "y"].mean(), theirs.loc[theirs["x"] == x, "y"].mean())
+            for x in shared]
     count = sum(a > b for _, a, b in wins)
     evidence = (f"{claim['model']} above {other} at {count} of {len(wins)} shared {param} "
-                f"values (needs more than half): "
-                + ", ".join(f"{param}={_num(x)}: {a:.4g} vs {b:.4g}" for x, a, b in wins))
-    return ("holds" if count > len(wins) / 2 else "does not hold"), evidence
+                f"values, mean difference {statistic:+.4g}, stratified permutation p = "
+                f"{format_p(p)}: " + ", ".join(f"{param}={_num(x)}: {a:.4g} vs {b:.4g}"
+                                               for x, a, b in wins))
+    fewest = int(counts.min())
+    supports = None if statistic == 0 else statistic > 0
+    return TrendTest(p, supports, f"{len(shared)} values × ≥{fewest} seeds a side",
+                     fewest >= MIN_SEEDS, evidence)
 
 
 def _peaks_inside(claim: pd.Series, runs: pd.DataFrame, column: str,
-                  param: str) -> tuple[str, str]:
+                  param: str) -> TrendTest | tuple[str, str]:
+    """Permutation test of T = (largest interior mean) − (larger edge mean) over the per-seed
+    values: holds when T > 0 lies in the upper tail, does not hold in the lower tail."""
     points = _points(_claim_model_runs(runs, claim["model"]), param, column)
+    few = _few_levels(points, param, column)
+    if few:
+        return few
     means = points.groupby("x")["y"].mean()
-    if len(means) < MIN_LEVELS:
-        return "not enough data", (f"{len(means)} value(s) of {param} with a finite {column}; "
-                                   f"need {MIN_LEVELS}")
+    statistic, p, upper = permutation_test(peak_statistic(points["x"].to_numpy(float)),
+                                           points["y"].to_numpy(float))
+    statistic, p = float(statistic), float(p)
     best = means.idxmax()
     inside = best not in (means.index.min(), means.index.max())
     evidence = (f"largest mean at {param}={_num(best)} ({'inside' if inside else 'at the edge of'} "
-                f"{_num(means.index.min())}..{_num(means.index.max())}); means: "
+                f"{_num(means.index.min())}..{_num(means.index.max())}), interior peak − edge "
+                f"= {statistic:+.4g}, permutation p = {format_p(p)}; means: "
                 f"{_means_text(points, param)}")
-    return ("holds" if inside else "does not hold"), evidence
+    n, enough = _levels_n(points)
+    supports = (True if upper and statistic > 0 else False if not upper else None)
+    return TrendTest(p, supports, n, enough, evidence)
 
 
 def _seed_spread_comparable(claim: pd.Series, runs: pd.DataFrame, column: str,
-                            param: str) -> tuple[str, str]:
+                            param: str) -> TrendTest | tuple[str, str]:
+    """Ratio r = pooled within-P seed std / std of the per-P means against SPREAD_RATIO, with a
+    stratified bootstrap over seeds (seeds resampled within each P value)."""
     points = _points(_claim_model_runs(runs, claim["model"]), param, column)
-    groups = [g["y"] for _, g in points.groupby("x") if len(g) >= 2]
-    if len(groups) < 2:
-        return "not enough data", (f"{len(groups)} value(s) of {param} with ≥ 2 seeds; need 2")
-    seed_std = _pooled_std(groups)
-    between = float(np.std([g.mean() for g in groups], ddof=1))
-    ratio = seed_std / between if between > 0 else math.inf
-    evidence = (f"pooled seed std {seed_std:.3g} vs std of the {len(groups)} {param} means "
-                f"{between:.3g}: ratio {ratio:.2g} (needs ≥ {SPREAD_RATIO:g})")
-    return ("holds" if ratio >= SPREAD_RATIO else "does not hold"), evidence
+    points = points[points.groupby("x")["x"].transform("size") >= 2]
+    levels = points["x"].nunique()
+    if levels < 2:
+        return "not enough data", (f"{levels} value(s) of {param} with ≥ 2 seeds; need 2")
+    groups = [g["y"].to_numpy(float) for _, g in points.groupby("x")]
+    ratio = float(spread_ratio(groups))
+    resampled = spread_ratio(groups, resamples=BOOTSTRAP_TEST_RESAMPLES)
+    resampled = resampled[~np.isnan(resampled)]
+    below = (1 + (resampled <= SPREAD_RATIO).sum()) / (len(resampled) + 1)
+    above = (1 + (resampled >= SPREAD_RATIO).sum()) / (len(resampled) + 1)
+    p = float(min(1.0, 2 * min(below, above)))
+    shares = variance_shares(points["y"].to_numpy(float), points["x"].to_numpy())
+    evidence = (f"pooled seed std / std of the {levels} {param} means = {ratio:.2g} (claim: ≥ "
+                f"{SPREAD_RATIO:g}), stratified bootstrap p = {format_p(p)}; {param} explains "
+                f"{shares['between']:.0%} of the variance, seeds {shares['within']:.0%}")
+    n, enough = _levels_n(points)
+    supports = None if ratio == SPREAD_RATIO else ratio > SPREAD_RATIO
+    return TrendTest(p, supports, n, enough, evidence)
 
 
 def _rank_correlated(claim: pd.Series, runs: pd.DataFrame, column: str,
-                     other: str) -> tuple[str, str]:
+                     other: str) -> TrendTest | tuple[str, str]:
     other_column = _metric_column(runs, other)
     if other_column is None:
         return "not enough data", f"no run scored {other}"
     pair = runs[[column, other_column]].apply(pd.to_numeric, errors="coerce").dropna()
-    if len(pair) < MIN_RANK_RUNS:
+    if len(pair) < 3:
         return "not enough data", (f"{len(pair)} run(s) with both {column} and {other_column}; "
                                    f"need {MIN_RANK_RUNS}")
-    rho = spearman(pair[column], pair[other_column])
-    holds = math.isfinite(rho) and rho >= TREND_RHO
-    evidence = (f"Spearman ρ({column}, {other_column}) = {rho:+.2f} over {len(pair)} runs "
-                f"(needs +{TREND_RHO:g})")
-    return ("holds" if holds else "does not hold"), evidence
+    rho, p, _ = permutation_test(spearman_statistic(pair[other_column].to_numpy(float)),
+                                 ranks(pair[column].to_numpy(float)))
+    rho, p = float(rho), float(p)
+    evidence = (f"Spearman ρ({column}, {other_column}) = {rho:+.2f} over {len(pair)} runs, "
+                f"permutation p = {format_p(p)} (needs {MIN_RANK_RUNS} runs)")
+    supports = None if not math.isfinite(rho) or rho == 0 else rho > 0
+    return TrendTest(p, supports, f"{len(pair)} runs", len(pair) >= MIN_RANK_RUNS, evidence)
 
 
 def _tradeoff_better(claim: pd.Series, runs: pd.DataFrame, column: str,
-                    argument: str) -> tuple[str, str]:
-    """The claim model's configurations (seed means) are mostly not dominated by the other
-    model's: no other configuration has a lower-or-equal cost (e.g. reconstruction error) and a
-    higher-or-equal score, one of them strictly."""
+                     argument: str) -> TrendTest | tuple[str, str]:
+    """Runs (every seed a point) in the (cost, score) plane. T = P(a run of the model dominates
+    a run of OTHER) − P(a run of OTHER dominates a run of the model), dominated = lower-or-equal
+    cost and higher-or-equal score, one strictly; permutation test over the model labels of the
+    runs. The configuration means are described in the evidence."""
     other, _, cost = argument.partition(":")
-    mine = _config_means(_claim_model_runs(runs, claim["model"]), column, cost)
-    theirs = _config_means(_claim_model_runs(runs, other), column, cost)
-    if not mine or not theirs:
+    mine = _run_points(_claim_model_runs(runs, claim["model"]), column, cost)
+    theirs = _run_points(_claim_model_runs(runs, other), column, cost)
+    mine_means = _config_means(_claim_model_runs(runs, claim["model"]), column, cost)
+    their_means = _config_means(_claim_model_runs(runs, other), column, cost)
+    if not len(mine) or not len(theirs):
         return "not enough data", (f"{len(mine)} {claim['model']} and {len(theirs)} {other} "
-                                   f"configuration(s) with both {column} and {cost}")
-    free = [p for p in mine if not any(_dominates(q, p) for q in theirs)]
-    beaten = [q for q in theirs if any(_dominates(p, q) for p in mine)]
-    evidence = (f"{len(free)} of {len(mine)} {claim['model']} configurations not dominated by "
-                f"any of the {len(theirs)} {other} ones (needs more than half; dominated = "
-                f"{other} has lower-or-equal {cost} and higher-or-equal {column}); "
-                f"{len(beaten)} {other} configuration(s) dominated in turn. Points ({cost}, "
-                f"{column}): {claim['model']} " + _points_text(mine) + f"; {other} "
-                + _points_text(theirs))
-    return ("holds" if len(free) > len(mine) / 2 else "does not hold"), evidence
+                                   f"run(s) with both {column} and {cost}")
+    points = np.concatenate([mine, theirs])
+    labels = np.r_[np.ones(len(mine)), np.zeros(len(theirs))]
+    n_mine, n_theirs = len(mine), len(theirs)
+    value, p, _ = permutation_test(dominance_statistic(dominance_matrix(points)), labels)
+    value, p = float(value), float(p)
+    free = [q for q in mine_means if not any(_dominates(r, q) for r in their_means)]
+    beaten = [q for q in their_means if any(_dominates(r, q) for r in mine_means)]
+    evidence = (f"P({claim['model']} run dominates {other} run) − P(reverse) = {value:+.2f} "
+                f"over {n_mine} and {n_theirs} runs, permutation p = {format_p(p)} (dominated = "
+                f"lower-or-equal {cost} and higher-or-equal {column}); configuration means: "
+                f"{len(free)} of {len(mine_means)} {claim['model']} configurations not dominated "
+                f"by any of the {len(their_means)} {other} ones, {len(beaten)} {other} "
+                f"configuration(s) dominated in turn. Points ({cost}, {column}): "
+                f"{claim['model']} " + _points_text(mine_means) + f"; {other} "
+                + _points_text(their_means))
+    supports = None if value == 0 else value > 0
+    return TrendTest(p, supports, f"{n_mine} vs {n_theirs} runs",
+                     min(n_mine, n_theirs) >= MIN_SEEDS, evidence)
+
+
+def _run_points(runs: pd.DataFrame, column: str, cost: str) -> np.ndarray:
+    """(cost, score) of every run with both finite, shape (n, 2)."""
+    if cost not in runs or column not in runs:
+        return np.zeros((0, 2))
+    pair = np.c_[pd.to_numeric(runs[cost], errors="coerce"),
+                 pd.to_numeric(runs[column], errors="coerce")]
+    return pair[np.isfinite(pair).all(axis=1)]
 
 
 def _config_means(runs: pd.DataFrame, column: str, cost: str) -> list[tuple[float, float]]:
@@ -554,8 +705,9 @@ def _points_text(points: list[tuple[float, float]]) -> str:
     return " ".join(f"({c:.4g}, {s:.3g})" for c, s in sorted(points))
 
 
-#: check name -> function(claim, runs of one sweep setting, score column, argument).
-TREND_CHECKS: dict[str, Callable[..., tuple[str, str]]] = {
+#: check name -> function(claim, runs of one sweep setting, score column, argument): a
+#: :class:`TrendTest`, or ("not enough data", why) when there is nothing to test.
+TREND_CHECKS: dict[str, Callable[..., TrendTest | tuple[str, str]]] = {
     "increases_with": _monotone(+1),
     "decreases_with": _monotone(-1),
     "greater_than": _greater_than,
@@ -605,15 +757,6 @@ def _budget(run: Any) -> str:
     return ", ".join(parts)
 
 
-def _pooled_std(groups: list[pd.Series]) -> float:
-    """sqrt of the within-group variances pooled over groups with ≥ 2 values (0 if none)."""
-    usable = [g for g in groups if len(g) >= 2]
-    if not usable:
-        return 0.0
-    dof = sum(len(g) - 1 for g in usable)
-    return float(math.sqrt(sum(float(g.var(ddof=1)) * (len(g) - 1) for g in usable) / dof))
-
-
 def _std(values: pd.Series) -> float:
     return float(values.std(ddof=1)) if len(values) > 1 else math.nan
 
@@ -656,6 +799,10 @@ def verdict_counts(table: pd.DataFrame) -> str:
     return ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) or "no claims"
 
 
+TREND_RULE = (f"A trend verdict rests on a test over training seeds (Welch's t or a permutation "
+              f"test on the per-seed values), Holm-corrected over the claims of this report: "
+              f"holds / does not hold only at adjusted p < {ALPHA:g} with at least {MIN_SEEDS} "
+              f"seeds a side, else inconclusive (p = adjusted p, n = seeds).")
 NO_MATCH = "(no run in these results matches a value claim)"
 
 
@@ -698,8 +845,9 @@ def _text_table(frame: pd.DataFrame) -> str:
 def claims_markdown(values: pd.DataFrame, trends: pd.DataFrame) -> str:
     """The report's claims section in Markdown (heading level 2)."""
     lines = ["## Papers' claims", "",
-             "Claimed vs measured (mean ± std over seeds). A verdict is given only when the runs "
-             "follow the paper's protocol; otherwise the reason is stated. Rules: docs/claims.md.",
+             "Claimed vs measured (mean ± std over seeds). A value verdict is given only when "
+             "the runs follow the paper's protocol; otherwise the reason is stated. " + TREND_RULE
+             + " Rules: docs/claims.md.",
              "", f"### Value claims ({verdict_counts(values)})", "",
              _markdown_table(split_matched(values)[0][PRINTED_VALUE_COLUMNS]), "",
              unmatched_line(split_matched(values)[1]), "",
@@ -726,8 +874,9 @@ def claims_html(values: pd.DataFrame, trends: pd.DataFrame) -> str:
     ``verdict-<word>`` for colouring)."""
     return "\n".join([
         "<section id=\"claims\"><h2>Papers' claims</h2>",
-        "<p>Claimed vs measured (mean ± std over seeds). A verdict is given only when the runs "
-        "follow the paper's protocol; otherwise the reason is stated.</p>",
+        "<p>Claimed vs measured (mean ± std over seeds). A value verdict is given only when the "
+        "runs follow the paper's protocol; otherwise the reason is stated. "
+        + html.escape(TREND_RULE) + "</p>",
         f"<h3>Value claims ({html.escape(verdict_counts(values))})</h3>",
         _html_table(split_matched(values)[0][PRINTED_VALUE_COLUMNS]),
         f"<p>{html.escape(unmatched_line(split_matched(values)[1]))}</p>",
@@ -743,7 +892,7 @@ def _html_table(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row):
-            verdict = str(value).replace(" ", "-")
+            verdict = str(value).partition(" (")[0].replace(" ", "-")
             css = f" class=\"verdict-{verdict}\"" if column == "verdict" else ""
             cells.append(f"<td{css}>{html.escape(str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -759,10 +908,10 @@ def claims_section(results: pd.DataFrame,
 
 
 def write_claims(results_dir: Path | str, results: pd.DataFrame | None = None,
-                 claims: pd.DataFrame | None = None,
+                 claims: pd.DataFrame | None = None, *, dest: Path | str | None = None,
                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
     """Compare the runs in ``results_dir`` with the claims and write, atomically,
-    ``claims_values.csv``, ``claims_trends.csv`` and ``claims.md`` there.
+    ``claims_values.csv``, ``claims_trends.csv`` and ``claims.md`` there (or in ``dest``).
 
     Returns (value comparisons, trend checks, written paths).
     """
@@ -777,7 +926,8 @@ def write_claims(results_dir: Path | str, results: pd.DataFrame | None = None,
                              f"with --out {root} first")
     results = load_results(root) if results is None else results
     values, trends = claims_tables(results, claims)
-    paths = [write_text_atomic(root / "claims_values.csv", values.to_csv(index=False)),
-             write_text_atomic(root / "claims_trends.csv", trends.to_csv(index=False)),
-             write_text_atomic(root / "claims.md", claims_markdown(values, trends))]
+    out = root if dest is None else Path(dest)
+    paths = [write_text_atomic(out / "claims_values.csv", values.to_csv(index=False)),
+             write_text_atomic(out / "claims_trends.csv", trends.to_csv(index=False)),
+             write_text_atomic(out / "claims.md", claims_markdown(values, trends))]
     return values, trends, paths

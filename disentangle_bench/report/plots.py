@@ -5,8 +5,11 @@
   for VAE-type models, mean ± 2 std of the codes for models without KL).
 * :func:`plot_reconstructions` — test inputs above each model's reconstructions.
 * :func:`plot_metric_vs_param` — one panel per value (reconstruction, KL, active units, every
-  metric score) against a swept hyperparameter: seeds as points, mean ± std as error bars;
-  models without that hyperparameter (the AE baseline) as a dashed line with a ±std band.
+  metric score) against a swept hyperparameter: seeds as points, the mean with its 95 %
+  Student-t interval over seeds as error bars (none with one seed); models without that
+  hyperparameter (the AE baseline) as a dashed line with an interval band.
+* :func:`plot_metric_strips` — one panel per value, one strip per model configuration: every
+  seed a point, mean and 95 % t-interval, ``k/n`` where only k of n runs have a finite score.
 * :func:`plot_kl_per_dim` — per-dimension KL (sorted) per model, mean over seeds with the seeds
   as points.
 * :func:`plot_training_curves` — reconstruction and KL vs training step per model.
@@ -26,7 +29,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .stats import t_interval  # noqa: E402
+
 DPI = 150
+#: Labels of the non-metric columns; a metric's scores are labelled by its registry entry
+#: (``MetricSpec.label``).
 PRETTY = {
     "reconstruction": "reconstruction NLL (nats/image)",
     "kl": "total KL (nats)",
@@ -36,22 +43,6 @@ PRETTY = {
     "c_max": "C_max",
     "lambda_od": "λ_od",
     "lambda_d": "λ_d",
-    "beta_vae.eval_accuracy": "β-VAE score (eval accuracy)",
-    "beta_vae.train_accuracy": "β-VAE score (train accuracy)",
-    "factor_vae.eval_accuracy": "FactorVAE score (eval accuracy)",
-    "factor_vae.train_accuracy": "FactorVAE score (train accuracy)",
-    "factor_vae.num_active_dims": "FactorVAE: active dims",
-    "mig.discrete_mig": "MIG",
-    "dci.disentanglement": "DCI disentanglement",
-    "dci.completeness": "DCI completeness",
-    "dci.informativeness_test": "DCI informativeness (test)",
-    "dci.informativeness_train": "DCI informativeness (train)",
-    "sap.SAP_score": "SAP",
-    "modularity_explicitness.modularity_score": "modularity",
-    "modularity_explicitness.explicitness_score_test": "explicitness (test)",
-    "modularity_explicitness.explicitness_score_train": "explicitness (train)",
-    "unsupervised.gaussian_total_correlation": "Gaussian TC of the codes",
-    "unsupervised.mutual_info_score": "mean pairwise MI of the codes",
 }
 MODEL_NAMES = {"ae": "AE", "vae": "VAE", "beta_vae": "β-VAE", "beta_tcvae": "β-TCVAE",
                "factor_vae": "FactorVAE", "annealed_vae": "AnnealedVAE",
@@ -73,13 +64,14 @@ def _style() -> None:
 
 def pretty(name: str) -> str:
     """Axis label for a value column: ``mig.discrete_mig`` → ``MIG: discrete_mig``."""
+    from ..metrics import list_metrics, metric_spec
+
     if name in PRETTY:
         return PRETTY[name]
     metric, _, score = name.partition(".")
-    metric = {"beta_vae": "β-VAE score", "factor_vae": "FactorVAE score", "mig": "MIG",
-              "dci": "DCI", "dci_fast": "DCI (fast)", "sap": "SAP",
-              "modularity_explicitness": "modularity/explicitness",
-              "unsupervised": "unsupervised"}.get(metric, metric)
+    if metric in list_metrics():
+        spec = metric_spec(metric)
+        return spec.label(score) if score else spec.display_name
     return f"{metric}: {score.replace('_', ' ')}" if score else metric
 
 
@@ -147,9 +139,12 @@ def _imshow(ax: plt.Axes, image: np.ndarray) -> None:
 
 
 def plot_traversals(arrays: dict[str, np.ndarray], title: str, path: Path | str, *,
-                    active_threshold: float = 0.01) -> Path:
+                    active_threshold: float = 0.01,
+                    latent_names: dict[int, str] | None = None) -> Path:
     """Latent traversals of one run (see the module docstring): one block per base image, its
-    input image in the block's first column, then the traversal columns."""
+    input image in the block's first column, then the traversal columns. ``latent_names``
+    (latent → ``"z3 → posX (MI 0.61, gap 0.42)"``, report.latents) labels each row with the
+    factor it carries."""
     _style()
     traversals = arrays["traversals"]  # (bases, d, steps, C, H, W)
     bases, dims, steps = traversals.shape[:3]
@@ -162,7 +157,7 @@ def plot_traversals(arrays: dict[str, np.ndarray], title: str, path: Path | str,
     block_height = dims * height + (dims - 1) * gap
     cell = 0.34  # inches per image
     scale = cell / width
-    label_room, title_room = 1.25, 0.55
+    label_room, title_room = (2.6 if latent_names else 1.25), 0.55
     fig_width = label_room + bases * block_width * scale + (bases - 1) * 0.12
     fig_height = title_room + block_height * scale + 0.3
     fig = plt.figure(figsize=(fig_width, fig_height))
@@ -191,7 +186,9 @@ def plot_traversals(arrays: dict[str, np.ndarray], title: str, path: Path | str,
             ax.set_yticklabels([])
             continue
         spread = arrays["code_std"]
-        ax.set_yticklabels([f"z{d}  KL {kl[d]:.2f}" if prior else f"z{d}  sd {spread[d]:.2f}"
+        names = latent_names or {}
+        ax.set_yticklabels([(names.get(int(d), f"z{d}") + "  ")
+                            + (f"KL {kl[d]:.2f}" if prior else f"sd {spread[d]:.2f}")
                             for d in order], fontsize=7)
         for tick, dim in zip(ax.get_yticklabels(), order):
             if prior and kl[dim] <= active_threshold:
@@ -225,22 +222,16 @@ def plot_reconstructions(inputs: np.ndarray, reconstructions: dict[str, np.ndarr
 
 
 # --- numbers ----------------------------------------------------------------------------------
-#: The scores drawn against hyperparameters (every score is in the tables): per metric, its
-#: headline scores; a metric not listed here gets all of its scores.
-PLOTTED_SCORES = {
-    "beta_vae": ("eval_accuracy",), "factor_vae": ("eval_accuracy",), "mig": ("discrete_mig",),
-    "dci": ("disentanglement", "completeness", "informativeness_test"), "sap": ("SAP_score",),
-    "modularity_explicitness": ("modularity_score", "explicitness_score_test"),
-    "unsupervised": ("gaussian_total_correlation", "mutual_info_score"),
-}
-
-
 def plotted_columns(columns: Sequence[str]) -> list[str]:
-    """The value columns worth a panel (see :data:`PLOTTED_SCORES`), in the given order."""
+    """The value columns worth a panel, in the given order: every non-metric column and, per
+    registered metric, its entry's headline scores (``MetricSpec.headline_scores``; all of
+    them when it names none). Every score is in the tables."""
+    from ..metrics import list_metrics, metric_spec
+
     chosen = []
     for column in columns:
         metric, dot, score = column.partition(".")
-        if not dot or metric not in PLOTTED_SCORES or score in PLOTTED_SCORES[metric]:
+        if not dot or metric not in list_metrics() or metric_spec(metric).is_plotted(score):
             chosen.append(column)
     return chosen
 
@@ -302,20 +293,21 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
                       else 1 + rng.uniform(-0.01, 0.01, len(data)))
             ax.scatter(data["x"] * jitter, y, s=7, color=color, alpha=0.45, linewidths=0,
                        zorder=3)
-            stats = pd.DataFrame({"x": data["x"], "y": y}).groupby("x")["y"].agg(["mean", "std"])
+            stats = interval_table(data["x"], y)
             handles[MODEL_NAMES.get(curve, curve)] = ax.errorbar(
-                stats.index, stats["mean"], yerr=stats["std"].fillna(0.0), color=color,
+                stats.index, stats["mean"], yerr=_yerr(stats), color=color,
                 marker="o", markersize=3.5, linewidth=1.2, capsize=2, zorder=4)
         for index, (label, data) in enumerate(references.groupby("label", sort=False)):
             y = pd.to_numeric(data[column], errors="coerce").dropna()
             if y.empty:
                 continue
             color = (colors or {}).get(label, "0.3")
-            mean, std = float(y.mean()), float(y.std(ddof=1)) if len(y) > 1 else 0.0
+            mean = float(y.mean())
+            low, high = t_interval(y.to_numpy(float))
             line = ax.axhline(mean, color=color, linestyle=(0, (4, 2 + index)), linewidth=1.0,
                               zorder=2)
-            if std > 0:
-                ax.axhspan(mean - std, mean + std, color=color, alpha=0.12, linewidth=0)
+            if math.isfinite(low) and high > low:
+                ax.axhspan(low, high, color=color, alpha=0.12, linewidth=0)
             handles[model_display(label)] = line
         if log_x:
             ax.set_xscale("log", base=2)
@@ -329,8 +321,108 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
     fig.legend(list(handles.values()), list(handles.keys()), loc="lower center",
                ncol=min(6, len(handles)), frameon=False, bbox_to_anchor=(0.5, 0.0))
     n_seeds = results.loc[results["status"] == "finished", "seed"].nunique()
-    fig.suptitle(f"scores vs {PRETTY.get(param, param)}: mean ± std over {n_seeds} seed(s), "
-                 "seeds as points", fontsize=9, y=1 - 0.12 / height)
+    fig.suptitle(f"scores vs {PRETTY.get(param, param)}: mean and 95 % t-interval over "
+                 f"{n_seeds} seed(s) (none with 1), seeds as points", fontsize=9,
+                 y=1 - 0.12 / height)
+    return _save(fig, path)
+
+
+def interval_table(x: pd.Series, y: pd.Series) -> pd.DataFrame:
+    """Per distinct x: ``mean``, ``lo``, ``hi`` (95 % Student-t interval over the finite y,
+    NaN with fewer than 2), ``finite`` and ``n`` (runs, finite or not)."""
+    frame = pd.DataFrame({"x": np.asarray(x), "y": pd.to_numeric(pd.Series(np.asarray(y)),
+                                                                   errors="coerce")})
+    rows = {}
+    for value, group in frame.groupby("x"):
+        numbers = group["y"].to_numpy(float)
+        finite = numbers[np.isfinite(numbers)]
+        low, high = t_interval(finite)
+        rows[value] = {"mean": finite.mean() if len(finite) else math.nan, "lo": low,
+                       "hi": high, "finite": len(finite), "n": len(numbers)}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _yerr(stats: pd.DataFrame) -> np.ndarray:
+    """Asymmetric error bars from an :func:`interval_table` (0 where there is no interval)."""
+    return np.nan_to_num(np.vstack([stats["mean"] - stats["lo"], stats["hi"] - stats["mean"]]),
+                         nan=0.0)
+
+
+def plot_metric_strips(results: pd.DataFrame, columns: Sequence[str], labels: Sequence[str],
+                       path: Path | str, *, colors: dict[str, Any] | None = None) -> Path:
+    """One panel per value column, one strip per model configuration (``labels``, in table
+    order): every seed a point, the mean with its 95 % t-interval as an error bar; ``k/n``
+    under a strip when only k of its n runs have a finite score."""
+    _style()
+    done = results[results["status"] == "finished"]
+    columns = [c for c in plotted_columns(columns)
+               if pd.to_numeric(done[c], errors="coerce").notna().any()]
+    labels = [label for label in labels if (done["label"] == label).any()]
+    ncols = min(3, max(1, len(columns)))
+    nrows = max(1, math.ceil(len(columns) / ncols))
+    width = max(2.4, 0.32 * len(labels) + 0.9)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 2.1 * nrows + 0.6),
+                             squeeze=False, constrained_layout=True)
+    rng = np.random.default_rng(0)  # jitter of the seed points only
+    positions = np.arange(len(labels))
+    for ax, column in zip(axes.flat, columns):
+        for position, label in zip(positions, labels):
+            y = pd.to_numeric(done.loc[done["label"] == label, column], errors="coerce")
+            color = (colors or {}).get(label, "C0")
+            finite = y[np.isfinite(y)]
+            ax.scatter(position + rng.uniform(-0.15, 0.15, len(finite)), finite, s=8,
+                       color=color, alpha=0.55, linewidths=0, zorder=3)
+            stats = interval_table(pd.Series([label] * len(y)), y).iloc[0]
+            if stats["finite"]:
+                ax.errorbar([position + 0.28], [stats["mean"]], yerr=_yerr(stats.to_frame().T),
+                            color="k", marker="_", markersize=8, capsize=2, linewidth=1.0,
+                            zorder=4)
+            if stats["finite"] < stats["n"]:
+                ax.annotate(f"{int(stats['finite'])}/{int(stats['n'])}", (position, 0),
+                            xycoords=("data", "axes fraction"), xytext=(0, 2),
+                            textcoords="offset points", ha="center", fontsize=6, color="#a40000")
+        ax.set_xticks(positions)
+        ax.set_xticklabels([model_display(label) for label in labels], rotation=60, ha="right",
+                           fontsize=6)
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+        ax.grid(axis="x", visible=False)
+        ax.set_title(pretty(column))
+    for ax in list(axes.flat)[len(columns):]:
+        ax.set_visible(False)
+    return _save(fig, path)
+
+
+def plot_matrices(records: dict[str, dict], title: str, path: Path | str) -> Path:
+    """Heatmaps of a run's stored matrices (``mutual_information`` normalised by each factor's
+    entropy, ``dci_importance``, ``sap_scores``): rows = latents, columns = factors, each cell
+    annotated."""
+    from .latents import normalised_mi
+
+    _style()
+    titles = {"mutual_information": "MI / H(factor) (MIG)",
+              "dci_importance": "DCI importance R", "sap_scores": "SAP score matrix S"}
+    names = [n for n in titles if n in records] + [n for n in records if n not in titles]
+    fig, axes = plt.subplots(1, len(names), squeeze=False, constrained_layout=True,
+                             figsize=(2.3 * len(names) + 0.4, 0.26 * max(
+                                 len(records[n]["values"]) for n in names) + 1.3))
+    for ax, name in zip(axes.flat, names):
+        record = records[name]
+        values = (normalised_mi(record) if name == "mutual_information"
+                  else np.asarray(record["values"], float))
+        image = ax.imshow(values, cmap="viridis", aspect="auto", vmin=0,
+                          vmax=max(1e-9, float(np.nanmax(values))), interpolation="nearest")
+        factors = record.get("factor_names") or [str(k) for k in record["factors"]]
+        ax.set_xticks(range(len(factors)))
+        ax.set_xticklabels(factors, rotation=45, ha="right")
+        ax.set_yticks(range(values.shape[0]))
+        ax.set_yticklabels([f"z{j}" for j in range(values.shape[0])])
+        ax.grid(False)
+        for (j, k), value in np.ndenumerate(values):
+            ax.text(k, j, f"{value:.2f}", ha="center", va="center", fontsize=5.5,
+                    color="w" if value < 0.6 * np.nanmax(values) else "k")
+        ax.set_title(titles.get(name, name))
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(title, fontsize=9)
     return _save(fig, path)
 
 

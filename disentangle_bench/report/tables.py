@@ -1,53 +1,67 @@
-"""Summary tables: mean ± std (sample std, ddof = 1) and n over training seeds, per model ×
-hyperparameters, with the spread over evaluation seeds beside it.
+"""Summary tables: per model × hyperparameters, the mean, a 95 % interval, the median and n over
+training seeds, and the spread over evaluation seeds beside them.
 
 ``summary_table(results)`` takes ``sweep.load_results(...)`` (one row per model and evaluation
 seed) and returns one row per group (a model with one hyperparameter setting, plus any other
 config field that differs between trained models, e.g. ``steps``; external encoders group by
-their source). Each model's value is first averaged over its evaluation seeds; then per group:
-``n`` (finished models = training seeds), ``failed``, ``seeds``, ``eval_seeds`` (the
-evaluation seeds seen), ``n_eval`` (evaluation seeds per model, the fewest any model has) and,
-for every value column, ``<column>.mean`` and ``<column>.std`` over the models' averages and
-``<column>.eval_sd``, the spread over evaluation seeds: sqrt of the mean over models of each
-model's variance (ddof = 1) across its evaluation seeds (NaN with one evaluation seed).
-``markdown_table`` renders it transposed (one row per value, one column per group).
+their source). Each model's value is first averaged over its evaluation seeds (its finite
+values); then per group: ``n`` (finished models = training seeds), ``failed``, ``seeds``,
+``eval_seeds`` (the evaluation seeds seen), ``n_eval`` (evaluation seeds per model, the fewest
+any model has) and, for every value column, over the models' averages: ``<column>.mean``,
+``.std`` (ddof 1), ``.lo`` / ``.hi`` (the 95 % Student-t interval of the mean over the training
+seeds, :data:`INTERVAL`), ``.median`` and ``.finite`` (how many of the n models have a finite
+score: an undefined (NaN) score is left out of the mean but always counted here); and
+``.eval_sd``, the spread over evaluation seeds: sqrt of the mean over models of each model's
+variance (ddof 1) across its evaluation seeds (NaN with one evaluation seed). Value columns:
+``reconstruction``, ``kl``, ``active_units`` and every ``<metric>.<score>`` column.
+``markdown_table`` renders it transposed (one row per value, one column per group) with cells
+``mean [lo, hi] (n)``, or ``(k/n)`` when only k of the n models have a finite score, followed
+by ``, eval sd X`` when the models have several evaluation seeds.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .stats import t_interval
+
+#: What the interval in every cell is.
+INTERVAL = "95 % Student-t interval of the mean over training seeds"
+
 #: Config fields that, when they differ between runs, separate groups (seeds never do).
 GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
                    "device", "precision", "preset", "version")
 HEADLINE_COLUMNS = ("reconstruction", "kl", "active_units")
-#: Score columns left out of tables and plots: the per-dimension KL (drawn as bars) and the
-#: unsupervised metric's copies of the headline columns.
-_NOT_VALUES = re.compile(r"^unsupervised\.(kl_dim_\d+|kl_total|active_units|reconstruction_nll)$")
 
 
-#: Metrics in the order of the literature's tables; others follow alphabetically.
-METRIC_ORDER = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness",
-                "unsupervised")
+def _hidden(column: str) -> bool:
+    """Score columns left out of tables and plots, as the metric's entry says
+    (``MetricSpec.hidden_scores``: e.g. the unsupervised metric's per-dimension KL, drawn as
+    bars, and its copies of the headline columns)."""
+    from ..metrics import list_metrics, metric_spec
+
+    metric, _, score = column.partition(".")
+    return metric in list_metrics() and metric_spec(metric).is_hidden(score)
 
 
 def value_columns(results: pd.DataFrame) -> list[str]:
-    """Headline columns, then every ``<metric>.<score>`` column (metrics in
-    :data:`METRIC_ORDER`, scores alphabetically)."""
+    """Headline columns, then every ``<metric>.<score>`` column (metrics in registry order,
+    ``metrics.list_metrics()``, then unregistered ones alphabetically; scores alphabetically)."""
+    from ..metrics import list_metrics
+
     headline = [c for c in HEADLINE_COLUMNS if c in results.columns]
     scores = [c for c in results.columns
-              if "." in c and not c.startswith("hparams.") and not _NOT_VALUES.match(c)
+              if "." in c and not c.startswith("hparams.") and not _hidden(c)
               and pd.to_numeric(results[c], errors="coerce").notna().any()]
+    order_of = {name: rank for rank, name in enumerate(list_metrics())}
 
     def order(column: str) -> tuple:
         metric = column.partition(".")[0]
-        rank = METRIC_ORDER.index(metric) if metric in METRIC_ORDER else len(METRIC_ORDER)
-        return (rank, column)
+        return (order_of.get(metric, len(order_of)), column)
 
     return headline + sorted(scores, key=order)
 
@@ -88,12 +102,17 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
         row["eval_seeds"] = " ".join(str(int(s)) for s in eval_seeds)
         row["n_eval"] = min((len(model) for _, model in models), default=0)
         for column in values:
-            per_model = [pd.to_numeric(model[column], errors="coerce").dropna().to_numpy(float)
+            per_model = [pd.to_numeric(model[column], errors="coerce").to_numpy(float)
                          for _, model in models]
-            means = np.array([m.mean() for m in per_model if len(m)])
+            per_model = [m[np.isfinite(m)] for m in per_model]
+            means = np.array([m.mean() if len(m) else math.nan for m in per_model])
+            numbers = means[np.isfinite(means)]
             variances = [m.var(ddof=1) for m in per_model if len(m) > 1]
-            row[f"{column}.mean"] = float(means.mean()) if len(means) else math.nan
-            row[f"{column}.std"] = float(means.std(ddof=1)) if len(means) > 1 else math.nan
+            row[f"{column}.mean"] = float(numbers.mean()) if len(numbers) else math.nan
+            row[f"{column}.std"] = float(numbers.std(ddof=1)) if len(numbers) > 1 else math.nan
+            row[f"{column}.lo"], row[f"{column}.hi"] = t_interval(numbers)
+            row[f"{column}.median"] = float(np.median(numbers)) if len(numbers) else math.nan
+            row[f"{column}.finite"] = len(numbers)
             row[f"{column}.eval_sd"] = float(np.sqrt(np.mean(variances))) if variances \
                 else math.nan
         rows.append(row)
@@ -151,10 +170,23 @@ def _format_number(value: float, digits: int) -> str:
     return f"{value:.{digits - 1}e}"
 
 
+def format_interval(mean: float, lo: float, hi: float, finite: int, n: int, *,
+                    digits: int = 3) -> str:
+    """``0.512 [0.470, 0.554] (3)``; ``(2/3)`` when only 2 of the 3 runs have a finite score;
+    no interval with one finite value; ``– (0/3)`` when none has."""
+    count = f"({finite})" if finite == n else f"({finite}/{n})"
+    if finite == 0 or mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return f"– {count}" if n else "–"
+    text = _format_number(mean, digits)
+    if lo is not None and math.isfinite(lo) and math.isfinite(hi):
+        text += f" [{_format_number(lo, digits)}, {_format_number(hi, digits)}]"
+    return f"{text} {count}"
+
+
 def display_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The transposed, formatted table: rows = values (+ ``n`` and the evaluation seeds per
-    model), columns = group labels. A cell is ``mean ± std`` over training seeds, followed by
-    ``[eval ± sd]`` (the spread over evaluation seeds) when a model has several."""
+    model), columns = group labels. A cell is :func:`format_interval` over training seeds,
+    followed by ``, eval sd X`` (the spread over evaluation seeds) when a model has several."""
     if summary.empty:
         return pd.DataFrame()
     values = [c.removesuffix(".mean") for c in summary.columns if c.endswith(".mean")]
@@ -165,10 +197,12 @@ def display_table(summary: pd.DataFrame) -> pd.DataFrame:
         if "n_eval" in summary.columns:
             cells["eval seeds per model"] = str(int(row["n_eval"]))
         for value in values:
-            cell = format_mean_std(row[f"{value}.mean"], row[f"{value}.std"])
+            cell = format_interval(row[f"{value}.mean"], row.get(f"{value}.lo"),
+                                   row.get(f"{value}.hi"),
+                                   int(row.get(f"{value}.finite", row["n"])), int(row["n"]))
             eval_sd = row.get(f"{value}.eval_sd", math.nan)
-            if cell != "–" and _is_present(eval_sd):
-                cell += f" [eval ± {_format_number(float(eval_sd), 3)}]"
+            if _is_present(eval_sd) and _is_present(row[f"{value}.mean"]):
+                cell += f", eval sd {_format_number(float(eval_sd), 3)}"
             cells[value] = cell
         columns[row["label"]] = cells
     frame = pd.DataFrame(columns)
@@ -176,8 +210,8 @@ def display_table(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def markdown_table(summary: pd.DataFrame) -> str:
-    """GitHub Markdown of :func:`display_table`."""
+def markdown_table(summary: pd.DataFrame, command: str | None = None) -> str:
+    """GitHub Markdown of :func:`display_table`, followed by :func:`table_notes`."""
     frame = display_table(summary)
     if frame.empty:
         return "_no runs_\n"
@@ -186,7 +220,42 @@ def markdown_table(summary: pd.DataFrame) -> str:
              "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
     for index, row in frame.iterrows():
         lines.append("| " + " | ".join([str(index), *row.astype(str).tolist()]) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + "\n\n".join(table_notes(summary, command)) + "\n"
+
+
+def table_notes(summary: pd.DataFrame, command: str | None = None) -> list[str]:
+    """What the cells mean, and, when a configuration has one seed, that it has no interval
+    and the command that gives one."""
+    notes = [f"Cells: mean [{INTERVAL}] (n seeds); (k/n): only k of the n runs have a finite "
+             "score, the others are undefined (NaN, the reason is in results.csv) and are not "
+             "in the mean."]
+    if "n_eval" in summary.columns and (summary["n_eval"] > 1).any():
+        notes.append("Each model's score is first averaged over its evaluation seeds (the "
+                     "metric's own sampling); eval sd: the standard deviation over evaluation "
+                     "seeds within a model (pooled over the models), beside the interval over "
+                     "training seeds.")
+    if not summary.empty and (summary["n"] == 1).any():
+        single = ", ".join(str(label) for label in summary.loc[summary["n"] == 1, "label"])
+        notes.append(f"**No interval**: {single} had one seed, and one seed gives no interval "
+                     f"and no test. For intervals run `{more_seeds_command(command)}`.")
+    return notes
+
+
+def more_seeds_command(command: str | None, seeds: int = 3) -> str:
+    """``command`` with ``--num-seeds N`` (replacing any ``--seeds`` / ``--num-seeds``)."""
+    import shlex
+
+    words = shlex.split(command) if command else ["run_benchmark.py"]
+    kept, skip = [], False
+    for word in words:
+        if skip and not word.startswith("-"):
+            continue
+        skip = word in ("--seeds", "--num-seeds")
+        if not skip and not word.startswith(("--seeds=", "--num-seeds=")):
+            kept.append(word)
+    if kept and kept[0].endswith(".py"):
+        kept.insert(0, "python")
+    return shlex.join([*kept, "--num-seeds", str(seeds)])
 
 
 def text_table(summary: pd.DataFrame) -> str:

@@ -5,9 +5,9 @@ Everything is read from the results store (``sweep.load_results`` plus each mode
 directory alone, without torch or the trained models.
 
 Output, in the results directory: ``results.csv`` (one row per model and evaluation seed),
-``summary.csv`` and ``summary.md`` (mean ± std over training seeds, spread over evaluation
-seeds), ``plots/*.png``, ``report.html`` (images embedded as
-base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
+``summary.csv`` and ``summary.md`` (mean [95 % interval] (n) over training seeds, with the spread
+over evaluation seeds), ``plots/*.png``, ``report.html`` (images embedded as base64, readable
+offline), ``report.md`` (links the PNGs, for GitHub).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
-from .tables import markdown_table, summary_table, text_table, value_columns
+from .latents import name_latents
+from .tables import markdown_table, summary_table, table_notes, text_table, value_columns
 
-RESULTS_HEADING = "Results: mean ± std over training seeds [eval ± spread over evaluation seeds]"
+RESULTS_HEADING = "Results: mean [95 % interval] (n) over training seeds"
 
 
 @dataclass
@@ -54,15 +55,19 @@ def _selected_runs(store: RunStore, all_runs: bool) -> list[str] | None:
     return [r for r in manifest["run_ids"] if (store.model_dir(r) / "config.json").is_file()]
 
 
-def write_tables(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
-    """results.csv, summary.csv and summary.md for the last sweep's runs (or every run)."""
+def write_tables(root: Path | str, *, all_runs: bool = False,
+                 dest: Path | str | None = None) -> ReportPaths:
+    """results.csv, summary.csv and summary.md for the last sweep's runs (or every run), in the
+    results directory ``root`` or in ``dest`` (e.g. when ``root`` is read-only)."""
     store = RunStore(root)
+    out = store.root if dest is None else Path(dest)
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
-    results_csv = write_text_atomic(store.root / "results.csv", results.to_csv(index=False))
-    summary_csv = write_text_atomic(store.root / "summary.csv", summary.to_csv(index=False))
-    summary_md = write_text_atomic(store.root / "summary.md", markdown_table(summary))
-    return ReportPaths(store.root, results_csv, summary_csv, summary_md, text_table(summary),
+    results_csv = write_text_atomic(out / "results.csv", results.to_csv(index=False))
+    summary_csv = write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
+    command = (store.read_sweep() or {}).get("command")
+    summary_md = write_text_atomic(out / "summary.md", markdown_table(summary, command))
+    return ReportPaths(out, results_csv, summary_csv, summary_md, text_table(summary),
                        problems=problem_lines(results))
 
 
@@ -76,22 +81,24 @@ def problem_lines(results: pd.DataFrame) -> list[str]:
     return lines
 
 
-def write_report(root: Path | str, *, all_runs: bool = False) -> ReportPaths:
-    """Tables, figures, report.html and report.md (see the module docstring)."""
+def write_report(root: Path | str, *, all_runs: bool = False,
+                 dest: Path | str | None = None) -> ReportPaths:
+    """Tables, figures, report.html and report.md (see the module docstring), in the results
+    directory ``root`` or in ``dest``."""
     store = RunStore(root)
-    paths = write_tables(root, all_runs=all_runs)
+    paths = write_tables(root, all_runs=all_runs, dest=dest)
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
-    paths.figures = make_figures(store, model_means(results), summary)
+    paths.figures = make_figures(store, model_means(results), summary, dest=paths.root)
     # claims_values.csv, claims_trends.csv, claims.md; compared once, shown in both documents
-    values, trends, _ = write_claims(store.root, results)
+    values, trends, _ = write_claims(store.root, results, dest=paths.root)
     claims = {"markdown": claims_markdown(values, trends), "html": claims_html(values, trends)}
     manifest = store.read_sweep() or {}
     paths.html = write_text_atomic(
-        store.root / "report.html",
+        paths.root / "report.html",
         render_html(store, results, summary, paths, manifest, claims["html"]))
     paths.markdown = write_text_atomic(
-        store.root / "report.md",
+        paths.root / "report.md",
         render_markdown(store, results, summary, paths, manifest, claims["markdown"]))
     return paths
 
@@ -118,14 +125,15 @@ def _slug(text: str) -> str:
     return "-".join(part for part in keep.split("-") if part).strip(".")
 
 
-def make_figures(store: RunStore, results: pd.DataFrame,
-                 summary: pd.DataFrame) -> list[tuple[str, Path]]:
-    """Draw every figure into ``root/plots``; returns (caption, path) pairs in report order."""
+def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, *,
+                 dest: Path | None = None) -> list[tuple[str, Path]]:
+    """Draw every figure into ``root/plots`` (or ``dest/plots``); returns (caption, path)
+    pairs in report order."""
     figures: list[tuple[str, Path]] = []
     done = results[results["status"] == "finished"]
     if done.empty:
         return figures
-    plot_dir = store.root / "plots"
+    plot_dir = (store.root if dest is None else Path(dest)) / "plots"
     colors = plots.palette(summary)
     labels = list(summary["label"])
     first_run = {label: done[done["label"] == label].sort_values("seed")["run_id"].iloc[0]
@@ -135,7 +143,11 @@ def make_figures(store: RunStore, results: pd.DataFrame,
     for param in plots.swept_params(results):
         path = plots.plot_metric_vs_param(results, param, columns,
                                           plot_dir / f"metrics_vs_{param}.png", colors=colors)
-        figures.append((f"Scores vs {plots.PRETTY.get(param, param)}", path))
+        figures.append((f"Scores vs {plots.PRETTY.get(param, param)} (mean, 95 % t-interval "
+                        "over seeds, every seed a point)", path))
+    path = plots.plot_metric_strips(results, columns, labels, plot_dir / "metrics_by_model.png",
+                                    colors=colors)
+    figures.append(("Every score per model: each seed a point, mean and 95 % t-interval", path))
 
     artifacts = {run_id: _load_artifacts(store, run_id) for run_id in done["run_id"]}
     kl_by_group = {label: [artifacts[r]["kl_per_dim"] for r in done[done["label"] == label]
@@ -165,15 +177,58 @@ def make_figures(store: RunStore, results: pd.DataFrame,
         figures.append(("Reconstructions (first seed of each model)", path))
 
     for label, run_id in first_run.items():
-        if artifacts.get(run_id) is None:
+        seed = done.loc[done["run_id"] == run_id, "seed"].iloc[0]
+        if is_nan(seed):  # an external encoder: no decoder, so no traversals
             continue
-        seed = int(done.loc[done["run_id"] == run_id, "seed"].iloc[0])
+        seed = int(seed)
         title = f"{plots.model_display(label)}, seed {seed}"
-        path = plots.plot_traversals(artifacts[run_id], title,
-                                     plot_dir / f"traversals_{_slug(label)}.png",
-                                     active_threshold=ACTIVE_UNIT_THRESHOLD)
-        figures.append((f"Latent traversals: {plots.model_display(label)} (seed {seed})", path))
+        matrices = run_matrices(store, run_id)
+        names = ({n.latent: str(n) for n in name_latents(matrices["mutual_information"])}
+                 if "mutual_information" in matrices else None)
+        if artifacts.get(run_id) is not None:
+            path = plots.plot_traversals(artifacts[run_id], title,
+                                         plot_dir / f"traversals_{_slug(label)}.png",
+                                         active_threshold=ACTIVE_UNIT_THRESHOLD,
+                                         latent_names=names)
+            figures.append((f"Latent traversals: {plots.model_display(label)} (seed {seed})"
+                            + ("; each latent named by the factor it carries most" if names
+                               else ""), path))
+        if matrices:
+            path = plots.plot_matrices(matrices, f"{title}: latents × factors",
+                                       plot_dir / f"matrices_{_slug(label)}.png")
+            figures.append((f"Matrices behind MIG, DCI and SAP: {plots.model_display(label)} "
+                            f"(seed {seed})", path))
     return figures
+
+
+def run_matrices(store: RunStore, run_id: str) -> dict[str, dict]:
+    """The matrices a finished model's evaluations stored (``mutual_information``,
+    ``dci_importance``, ``sap_scores``) at its first evaluation seed, by name; empty when
+    none."""
+    records, _ = store.list_evals(run_id)
+    first_seed = min((r["eval_seed"] for r in records), default=None)
+    found: dict[str, dict] = {}
+    for record in records:  # the first evaluation seed's
+        result = record["result"]
+        if record["eval_seed"] == first_seed and isinstance(result.get("matrices"), dict):
+            found.update(result["matrices"])
+    return found
+
+
+def latent_table(store: RunStore, results: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """(model label, seed, "z0 → posX (MI …, gap …); z1 → …") for the first seed of each
+    model configuration whose MIG stored its mutual-information matrix."""
+    done = results[results["status"] == "finished"]
+    rows = []
+    for label in dict.fromkeys(done["label"]):
+        first = done[done["label"] == label].sort_values("seed").iloc[0]
+        if is_nan(first["seed"]):
+            continue
+        matrices = run_matrices(store, first["run_id"])
+        if "mutual_information" in matrices:
+            names = name_latents(matrices["mutual_information"])
+            rows.append((str(label), int(first["seed"]), "; ".join(str(n) for n in names)))
+    return rows
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -248,9 +303,33 @@ def _timing(results: pd.DataFrame) -> str:
             f"(training {train / 60:.1f} min), as recorded at run time")
 
 
+def _undefined(results: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(label, seed, metric, reason) of every finished run with an undefined (NaN) score."""
+    done = results[results["status"] == "finished"] if "status" in results else results
+    rows = []
+    for column in (c for c in done.columns if c.endswith(".reason")):
+        for _, run in done[done[column].notna()].iterrows():
+            rows.append((str(run["label"]), str(run["seed"]), column.removesuffix(".reason"),
+                         str(run[column])))
+    return rows
+
+
+def _md_inline_to_html(text: str) -> str:
+    """The table notes' Markdown (``**bold**``, ```code```) as escaped HTML."""
+    import re
+
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
 def _image_data(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
+
+LATENT_NOTE = ("Each latent z_j is named by the factor v_k with the largest share of its entropy "
+               "carried, I(z_j; v_k) / H(v_k) from MIG's 20-bin estimator (MI), and the gap to the "
+               "latent's second-largest share; 'none' below 0.05. First seed of each model.")
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
@@ -263,7 +342,7 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 .budget{background:#fff6d6;border:1px solid #e6cf7a;padding:.6em .9em;border-radius:4px}
 .fail{color:#a40000}.verdict-consistent,.verdict-holds{color:#05612a}
 .verdict-higher,.verdict-lower,.verdict-does-not-hold{color:#a40000}
-.verdict-not-comparable,.verdict-not-enough-data{color:#777}
+.verdict-not-comparable,.verdict-not-enough-data,.verdict-inconclusive{color:#777}
 table.claims td{text-align:left}figure{margin:1.2em 0}figure img{max-width:100%}
 figcaption{font-size:.9em;color:#555;margin-top:.3em}code{font-size:.9em}
 """
@@ -290,6 +369,14 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     parts.append(f"<h2>{RESULTS_HEADING}</h2>")
     table = _display(summary)
     parts.append(table.to_html(escape=True, border=0) if not table.empty else "<p>no runs</p>")
+    parts += [f"<p>{_md_inline_to_html(note)}</p>"
+              for note in table_notes(summary, manifest.get("command"))]
+    undefined = _undefined(results)
+    if undefined:
+        parts.append("<h3>Undefined scores</h3><ul>")
+        parts += [f"<li>{esc(label)}, seed {esc(seed)}: {esc(metric)}: {esc(reason)}</li>"
+                  for label, seed, metric, reason in undefined]
+        parts.append("</ul>")
     parts.append("<p>reconstruction: Bernoulli negative log-likelihood of held-out images "
                  "(nats per image); kl: total KL of the posterior to the prior (nats); active "
                  f"units: latents with mean KL above {ACTIVE_UNIT_THRESHOLD} nats. Per-run values: "
@@ -298,6 +385,14 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    latents = latent_table(store, results)
+    if latents:
+        parts.append("<h2>Latents named by the factor they carry</h2><p>" + esc(LATENT_NOTE)
+                     + "</p><table><tr><th>model</th><th>seed</th><th>latents</th></tr>")
+        parts += [f"<tr><td>{esc(plots.model_display(label))}</td><td>{seed}</td>"
+                  f"<td style='text-align:left'>{esc(names)}</td></tr>"
+                  for label, seed, names in latents]
+        parts.append("</table>")
     parts.append(claims)
     parts.append("<h2>Configuration</h2><table>")
     parts += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
@@ -337,10 +432,23 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
         lines += ["## Runs that did not finish", ""]
         lines += [f"- **{label}** `{rid}`: {err}" for label, rid, err in failures]
         lines.append("")
-    lines += [f"## {RESULTS_HEADING}", "", markdown_table(summary)]
+    lines += [f"## {RESULTS_HEADING}", "",
+              markdown_table(summary, manifest.get("command"))]
+    undefined = _undefined(results)
+    if undefined:
+        lines += ["### Undefined scores", ""]
+        lines += [f"- {label}, seed {seed}: {metric}: {reason}"
+                  for label, seed, metric, reason in undefined]
+        lines.append("")
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
-        lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(store.root)})", ""]
+        lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(paths.root)})", ""]
+    latents = latent_table(store, results)
+    if latents:
+        lines += ["## Latents named by the factor they carry", "", LATENT_NOTE, "",
+                  "| model | seed | latents |", "|---|---|---|"]
+        lines += [f"| {label} | {seed} | {names} |" for label, seed, names in latents]
+        lines.append("")
     lines += [claims, ""]
     lines += ["## Configuration", "", "| field | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in _config_rows(results, store)]

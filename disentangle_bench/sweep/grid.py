@@ -48,6 +48,7 @@ class SweepRequest:
     grids: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=lambda: [0])
     dataset: str = "dsprites-procedural"
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
     steps: int | None = None
     batch_size: int | None = None
     lr: float | None = None
@@ -90,20 +91,24 @@ def cast_like(value: Any, default: Any, *, where: str) -> Any:
     if isinstance(default, bool) or isinstance(default, str):
         if type(value) is type(default):
             return value
-        raise ValueError(f"{where}: expected a {type(default).__name__}, got {value!r}")
+        raise ValueError(f"{where}: expected {type(default).__name__}, got {value!r}")
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, float) and numeric:
         return float(value)
     if isinstance(default, int) and isinstance(value, float) and value.is_integer():
         return int(value)
-    raise ValueError(f"{where}: expected a {type(default).__name__}, got {value!r}")
+    raise ValueError(f"{where}: expected {type(default).__name__}, got {value!r}")
 
 
 def resolve_architecture(architecture: str, observation_shape: tuple[int, ...]) -> str:
-    """``auto`` → ``conv`` for 64×64 images (the standard network's input), else ``mlp``."""
-    if architecture != "auto":
-        return architecture
-    return "conv" if tuple(observation_shape[1:]) == (64, 64) else "mlp"
+    """``auto`` → ``conv`` for 64×64 images (the standard network's input), else ``mlp``; an
+    explicit architecture is checked against the image size (``ValueError``, one line)."""
+    from ..models import check_architecture
+
+    if architecture == "auto":
+        return "conv" if tuple(observation_shape[1:]) == (64, 64) else "mlp"
+    check_architecture(architecture, observation_shape)
+    return architecture
 
 
 def model_runs(model: str, grids: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -155,8 +160,10 @@ def resolve_metrics(requested: list[str] | None, preset: Preset) -> list[str]:
 def resolve_protocol(metrics: list[str], preset: Preset,
                      user: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Full protocol per metric: the metrics layer's protocol preset ← this preset's overrides
-    ← the user's (checked); the evaluation seed is added by ``evaluate``."""
-    from ..metrics import default_protocol
+    ← the user's; every value checked against its metric's rules (``ProtocolError``, one
+    line), so a bad value fails here rather than after training. The evaluation seed is added
+    by ``evaluate``."""
+    from ..metrics import default_protocol, validate_protocol
 
     for name in user:
         if name not in metrics:
@@ -173,6 +180,7 @@ def resolve_protocol(metrics: list[str], preset: Preset,
                     raise ValueError(f"{source}: metric {name!r} has no protocol parameter "
                                      f"{param!r}; its parameters: {valid}")
                 resolved[param] = cast_like(value, resolved[param], where=f"{name}.{param}")
+        validate_protocol(name, resolved)
         protocol[name] = resolved
     return protocol
 
@@ -183,6 +191,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     name or value, before anything is trained."""
     from .. import __version__
     from ..data import check_dataset_name, get_dataset
+    from ..plugins import plugin_record
     from ..training import TrainConfig, resolve_device, resolve_device_type, resolve_precision
 
     preset = request.preset
@@ -193,8 +202,9 @@ def expand(request: SweepRequest) -> list[RunSpec]:
                              f"(--models {' '.join(request.models)}); add it to --models")
     runs = [run for model in request.models
             for run in model_runs(model, request.grids.get(model, {}))]
-    architecture = resolve_architecture(request.architecture,
-                                        get_dataset(request.dataset).observation_shape)
+    check_dataset_options(request.dataset, request.dataset_kwargs)
+    dataset = get_dataset(request.dataset, **request.dataset_kwargs)
+    architecture = resolve_architecture(request.architecture, dataset.observation_shape)
     metrics = resolve_metrics(request.metrics, preset)
     protocol = resolve_protocol(metrics, preset, request.protocol)
     artifacts = {**DEFAULT_ARTIFACTS, **preset.artifacts}
@@ -207,6 +217,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     for (model, hparams), seed in itertools.product(runs, request.seeds):
         config = TrainConfig(
             model=model, hparams=hparams, dataset=request.dataset,
+            dataset_kwargs=dict(request.dataset_kwargs),
             steps=_pick(request.steps, preset.steps),
             batch_size=_pick(request.batch_size, preset.batch_size),
             lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=request.latent_dim,
@@ -217,9 +228,28 @@ def expand(request: SweepRequest) -> list[RunSpec]:
         )
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
                        eval_seeds=tuple(dict.fromkeys(int(s) for s in request.eval_seeds)),
-                       preset=preset.name, version=__version__, artifacts=artifacts)
+                       preset=preset.name, version=__version__, artifacts=artifacts,
+                       plugins=plugin_record())
         specs.setdefault(spec.run_id, spec)
     return list(specs.values())
+
+
+def check_dataset_options(name: str, options: dict[str, Any]) -> None:
+    """``ValueError`` (one line) for a ``--dataset-option`` the dataset's constructor does not
+    take; the values themselves are checked by constructing the dataset while planning."""
+    import inspect
+
+    from ..data.registry import dataset_class
+
+    if not options:
+        return
+    parameters = inspect.signature(dataset_class(name)).parameters
+    accepted = [p for p, spec in parameters.items()
+                if spec.kind in (spec.POSITIONAL_OR_KEYWORD, spec.KEYWORD_ONLY)]
+    for key in options:
+        if key not in accepted:
+            raise ValueError(f"--dataset-option: dataset {name!r} has no option {key!r}; its "
+                             f"options: {', '.join(accepted) or 'none'}")
 
 
 def _pick(value: Any, fallback: Any) -> Any:

@@ -30,7 +30,9 @@ class Preset:
     precision: str
     checkpoint_every: int
     log_every: int
-    #: The metrics layer's protocol preset the sizes start from (``metrics.PROTOCOLS``).
+    #: The metric protocol preset whose sizes this preset uses: each metric's registry entry
+    #: names its sizes per preset (``MetricSpec.presets``; none = the reference protocol), so
+    #: a newly registered metric gets its sizes from its own entry, not from a table here.
     metric_preset: str = "paper"
     #: Metrics left out of the default "all metrics" (``--metrics`` can still name them).
     exclude_metrics: tuple[str, ...] = ()
@@ -41,13 +43,18 @@ class Preset:
 
     @property
     def dci_estimator(self) -> str:
-        default = "exact" if self.metric_preset == "paper" else "fast"
+        from ..metrics import default_protocol
+
+        default = default_protocol("dci", self.metric_preset)["estimator"]
         return self.protocol.get("dci", {}).get("estimator", default)
 
     @property
     def reduced_protocol(self) -> bool:
-        sized = any(k.startswith("num_") for p in self.protocol.values() for k in p)
-        return sized or self.metric_preset == "smoke"
+        """Whether some metric's sample sizes differ from its reference protocol."""
+        from ..metrics import PROTOCOLS
+
+        overrides = [*PROTOCOLS[self.metric_preset].values(), *self.protocol.values()]
+        return any(k.startswith("num_") for p in overrides for k in p)
 
     def overrides(self, **actual: Any) -> dict[str, tuple[float, float]]:
         """``{name: (actual, preset's)}`` for each training-budget value (``steps``,
@@ -84,33 +91,6 @@ class Preset:
                 f"{protocol}; {verdict}")
 
 
-# Reduced protocol sizes of the cpu preset, chosen by measurement (docs/runner.md): the β-VAE
-# score's encoder calls (batch × 2 × (train + eval) images) dominate, so it gets the smallest.
-_CPU_SAMPLES = {"num_train": 5000, "num_test": 2500}
-_CPU_PROTOCOL: dict[str, dict[str, Any]] = {
-    "beta_vae": {"batch_size": 32, "num_train": 300, "num_eval": 150},
-    "factor_vae": {"batch_size": 32, "num_train": 500, "num_eval": 250,
-                   "num_variance_estimate": 5000},
-    "mig": {"num_train": 5000},
-    "dci": {**_CPU_SAMPLES, "estimator": "fast"},
-    "sap": dict(_CPU_SAMPLES),
-    "modularity_explicitness": dict(_CPU_SAMPLES),
-    "unsupervised": {"num_train": 5000},
-}
-
-# The smoke preset: the metrics layer's smoke sizes, halved again so 5 models fit in a minute.
-_SMOKE_SAMPLES = {"num_train": 300, "num_test": 150}
-_SMOKE_PROTOCOL: dict[str, dict[str, Any]] = {
-    "beta_vae": {"batch_size": 8, "num_train": 150, "num_eval": 75},
-    "factor_vae": {"batch_size": 8, "num_train": 150, "num_eval": 75,
-                   "num_variance_estimate": 500},
-    "mig": {"num_train": 500},
-    "dci": {**_SMOKE_SAMPLES, "estimator": "fast"},
-    "sap": dict(_SMOKE_SAMPLES),
-    "modularity_explicitness": dict(_SMOKE_SAMPLES),
-    "unsupervised": {"num_train": 500},
-}
-
 PRESETS: dict[str, Preset] = {
     "paper": Preset(
         name="paper",
@@ -124,11 +104,11 @@ PRESETS: dict[str, Preset] = {
     ),
     "cpu": Preset(
         name="cpu",
-        summary="default: --betas 1 2 4 8 in about 10 minutes on 2 CPU cores; reduced budget "
+        summary="--betas 1 2 4 8 in about 10 minutes on 2 CPU cores; reduced budget "
                 "and metric sizes, fast DCI; shows the beta trade-off, not the paper's numbers",
         steps=1_500, batch_size=32, lr=1e-3, precision="auto",
         checkpoint_every=500, log_every=50,
-        metric_preset="fast", protocol=_CPU_PROTOCOL,
+        metric_preset="cpu",
     ),
     "smoke": Preset(
         name="smoke",
@@ -137,7 +117,7 @@ PRESETS: dict[str, Preset] = {
                 "mean little",
         steps=50, batch_size=32, lr=1e-3, precision="auto",
         checkpoint_every=25, log_every=10,
-        metric_preset="smoke", protocol=_SMOKE_PROTOCOL, exclude_metrics=("dci",),
+        metric_preset="smoke-sweep", exclude_metrics=("dci",),
         artifacts={"eval_images": 256},
     ),
 }

@@ -19,8 +19,10 @@ in docs/architecture.md and docs/runner.md):
   ``unsupervised`` metric at this evaluation seed when it ran, else from the model's artifact
   sample (``summary_source`` says which);
 * every metric score as ``<metric>.<score>`` (e.g. ``mig.discrete_mig``,
-  ``dci.disentanglement``), exactly the names the metric returns (non-numeric entries such as
-  a ``reason`` are left out);
+  ``dci.disentanglement``), exactly the names the metric returns; ``<metric>.reason`` says why a
+  metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
+  disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
+  active dimension; see :data:`DLIB_DEGENERATE`);
 * timings: ``train_seconds`` (the model's), ``metrics_seconds`` (this seed's evaluations),
   ``seconds`` (their sum).
 
@@ -101,7 +103,9 @@ def model_means(results: pd.DataFrame) -> pd.DataFrame:
         row = (done if len(done) else group).iloc[0].copy()
         if len(done):
             for column in numeric:
-                row[column] = pd.to_numeric(done[column], errors="coerce").mean()
+                numbers = pd.to_numeric(done[column], errors="coerce")
+                if numbers.notna().any() or done[column].isna().all():  # not a text column
+                    row[column] = numbers.mean()
         row["n_eval"] = len(done)
         rows.append(row)
     return pd.DataFrame(rows).reset_index(drop=True)
@@ -225,6 +229,7 @@ def _scored_row(base: dict[str, Any], trained: dict[str, Any], seed: float,
             row[ours] = unsupervised[theirs]
             row["summary_source"] = "unsupervised"
     row.update(flatten_scores(results))
+    row.update(undefined_scores(results))
     metrics_seconds = sum(float(r.get("seconds") or 0.0) for r in results.values())
     row["metrics_seconds"] = metrics_seconds
     row["seconds"] = float(base.get("train_seconds") or 0.0) + metrics_seconds
@@ -244,6 +249,38 @@ def flatten_scores(metrics: dict[str, Any]) -> dict[str, float]:
                 continue
             flat[f"{name}.{key}"] = math.nan if value is None else float(value)
     return flat
+
+
+#: disentanglement_lib's value where a score is undefined here: ``(metric, score, reason
+#: fragment) -> value``. Only cases where dlib returns a number are listed: its FactorVAE score
+#: returns 0 accuracies when no dimension is active. (Its β-VAE score on constant features fits
+#: the classifier anyway and reports the majority-class share, which the stored row cannot
+#: reproduce, so no dlib column is made for it.)
+DLIB_DEGENERATE = {("factor_vae", "train_accuracy", "no active dimension"): 0.0,
+                   ("factor_vae", "eval_accuracy", "no active dimension"): 0.0}
+
+
+def undefined_scores(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``<metric>.reason`` (why a score is NaN, one line) for each metric that gave one, and the
+    disentanglement_lib-compatible columns ``<metric>.dlib_<score>``: the score itself, or
+    dlib's number for its degenerate cases (:data:`DLIB_DEGENERATE`)."""
+    out: dict[str, Any] = {}
+    for name, result in metrics.items():
+        if name.startswith("_") or not isinstance(result, dict):
+            continue
+        scores = result.get("scores", result)
+        reason = scores.get("reason")
+        if isinstance(reason, str) and reason:
+            out[f"{name}.reason"] = reason
+        for (metric, score, fragment), value in DLIB_DEGENERATE.items():
+            if metric != name or score not in scores:
+                continue
+            ours = scores[score]
+            undefined = ours is None or (isinstance(ours, float) and math.isnan(ours))
+            degenerate = undefined and fragment in str(reason or "")
+            out[f"{name}.dlib_{score}"] = value if degenerate else (
+                math.nan if undefined else float(ours))
+    return out
 
 
 def _add_labels(frame: pd.DataFrame) -> None:

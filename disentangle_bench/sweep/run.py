@@ -115,6 +115,7 @@ def _train_and_store(spec: RunSpec, store: RunStore, model_dir: Path, *, progres
     arrays = compute_artifacts(trained, dataset, seed=ARTIFACT_SEED, settings=spec.artifacts)
     write_npz_atomic(model_dir / ARTIFACTS, **arrays)
     store.write_trained(spec.model_id, spec.config_hash, {
+        "dataset": dataset_provenance(dataset),
         "train_seconds": train_seconds,
         "artifact_seconds": time.perf_counter() - start - train_seconds,
         "final_training": trained.log[-1] if trained.log else {},
@@ -190,7 +191,9 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
                 n_jobs: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Score a trained model as the store does: ``(metrics.evaluate results, artifacts)`` for
     ``spec``'s dataset, metrics and resolved protocols at ``eval_seed`` (the artifacts at
-    ``ARTIFACT_SEED``, as stored with the model). The regression check rescores through it."""
+    ``ARTIFACT_SEED``, as stored with the model); the results' entry ``"_dataset"`` is the
+    dataset's ``provenance()`` (file, SHA-256, release). The regression check rescores through
+    it."""
     from ..data import get_dataset
     from ..metrics import evaluate
     from .artifacts import compute_artifacts
@@ -201,7 +204,14 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
                       overrides=spec.protocol, posterior=functions["posterior"],
                       reconstruction_nll=functions["reconstruction_nll"], n_jobs=n_jobs)
     arrays = compute_artifacts(trained, dataset, seed=ARTIFACT_SEED, settings=spec.artifacts)
+    scores["_dataset"] = dataset_provenance(dataset)
     return scores, arrays
+
+
+def dataset_provenance(dataset: Any) -> dict[str, Any]:
+    """Name, factor sizes and ``provenance()`` (file, SHA-256, release) of a dataset."""
+    return {"name": dataset.name, "factor_sizes": list(dataset.factor_sizes),
+            **dataset.provenance()}
 
 
 def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
@@ -236,7 +246,14 @@ def _one_line(error: BaseException) -> str:
 
 def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False,
                  train: bool = True) -> dict:
-    """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out."""
+    """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out.
+    In a fresh worker process it first loads the plugins the spec names; after a stop request
+    (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
+    from ..plugins import ensure_plugins
+    from ..training.interrupt import check_not_stopped
+
+    check_not_stopped()
+    ensure_plugins(spec_record.get("plugins"))
     outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress, train=train)
     return {"run_id": outcome.run_id, "status": outcome.status.value, "action": outcome.action,
             "seconds": outcome.seconds, "error": outcome.error, "evaluated": outcome.evaluated}

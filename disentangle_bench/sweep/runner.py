@@ -73,13 +73,16 @@ def run_sweep(specs: Sequence[RunSpec], store: RunStore, executor: Executor, *,
     bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="sweep", unit="run",
                disable=not progress, dynamic_ncols=True, position=0, leave=True)
     by_id = {spec.run_id: spec for spec in todo}
+    events = executor.run(todo, str(store.root), progress=progress)
     try:
-        for done in executor.run(todo, str(store.root), progress=progress):
+        for done in events:
             action = _collect(store, by_id[done.run_id], done, summary)
             bar.update(1)
             bar.set_postfix_str(f"last: {summary.labels[done.run_id]} {action}", refresh=True)
     finally:
         bar.close()
+        if hasattr(events, "close"):  # Ctrl-C here, not in the executor: stop it now
+            events.close()
     summary.seconds = time.perf_counter() - start
     return summary
 

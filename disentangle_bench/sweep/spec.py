@@ -62,7 +62,7 @@ class EvalSpec:
     metric: str
     protocol: dict[str, Any]
     seed: int
-    version: int
+    version: str
 
     @classmethod
     def of(cls, metric: str, protocol: dict[str, Any], seed: int) -> EvalSpec:
@@ -101,11 +101,16 @@ class RunSpec:
     preset: str = "custom"
     version: str = __version__
     artifacts: dict[str, Any] = field(default_factory=dict)
+    #: ``plugins.plugin_record()`` when planned: each loaded plugin and its version.
+    plugins: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # --- identity -------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
-        """The hashed part of the trained model (:func:`model_identity`)."""
-        return model_identity(self.train)
+        """The hashed part of the trained model (:func:`model_identity`), with the loaded
+        plugins when there are any (a plugin may add or replace a model, metric or dataset, so
+        a changed plugin is a new model; without plugins the ids are as before plugins)."""
+        identity = model_identity(self.train)
+        return {**identity, "plugins": self.plugins} if self.plugins else identity
 
     @property
     def config_hash(self) -> str:
@@ -171,6 +176,7 @@ class RunSpec:
             preset=str(record.get("preset", "custom")),
             version=str(record.get("version", __version__)),
             artifacts=dict(record.get("artifacts", {})),
+            plugins={k: dict(v) for k, v in record.get("plugins", {}).items()},
         )
 
     def label(self) -> str:

@@ -319,7 +319,7 @@ def model_record(spec: RunSpec) -> dict[str, Any]:
     return {"model_id": spec.model_id, "model_hash": spec.config_hash,
             "source": {"kind": "trained"}, "train": spec.train, "preset": spec.preset,
             "version": spec.version, "identity": spec.identity(),
-            "artifacts": spec.artifacts}
+            "artifacts": spec.artifacts, "plugins": spec.plugins}
 
 
 def _error_record(model_id: str, error: BaseException | str, *, phase: str,

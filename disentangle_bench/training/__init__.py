@@ -9,6 +9,7 @@ from .loop import (
     resolve_device,
     resolve_device_type,
     resolve_precision,
+    time_training_steps,
     train,
 )
 from .trained_model import TrainedModel, UnsafeFileError, safe_torch_load
@@ -28,5 +29,6 @@ __all__ = [
     "resolve_device_type",
     "resolve_precision",
     "safe_torch_load",
+    "time_training_steps",
     "train",
 ]

@@ -38,8 +38,9 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..data import GroundTruthDataset, get_dataset, observation_batch
 from ..models import Objective
-from ..models.factor_vae import DISCRIMINATOR_ADAM
+from ..models.base import ADAM  # noqa: F401 - re-exported: the default optimiser's settings
 from .config import TrainConfig
+from .interrupt import stop_requested, training_section
 from .trained_model import (
     MODEL_FILE,
     TrainedModel,
@@ -49,7 +50,8 @@ from .trained_model import (
 )
 
 CHECKPOINT_FILE = "checkpoint.pt"
-ADAM = {"betas": (0.9, 0.999), "eps": 1e-8}  # disentanglement_lib shared.gin
+#: 2: optimiser states by the objective's group names (``Objective.optimizers``).
+CHECKPOINT_FORMAT = 2
 # Config fields that may differ on resume: they do not change the computed numbers.
 _RESUMABLE_DIFFERENCES = ("checkpoint_every",)
 
@@ -150,6 +152,24 @@ def train(
     return trained
 
 
+def time_training_steps(
+    config: TrainConfig, *, steps: int = 3, dataset: GroundTruthDataset | None = None
+) -> float:
+    """Seconds per training step of ``config`` on this machine: the mean of ``steps`` steps
+    after one warm-up step, on a throw-away model (nothing is written; for time estimates)."""
+    config.validate()
+    dataset = _dataset_for(config, dataset)
+    device = resolve_device(config.device)
+    run = _Run(config, dataset, device, resolve_precision(config.precision, device))
+    run._train_step(0)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        run._train_step(step)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
 class _Run:
     """The mutable state of one training run."""
 
@@ -160,15 +180,12 @@ class _Run:
         self.model: Objective = model.to(device).train()
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.discriminator = getattr(self.model, "discriminator", None)
-        discriminator_ids = {id(p) for p in self._discriminator_parameters()}
-        vae_parameters = [p for p in self.model.parameters() if id(p) not in discriminator_ids]
-        self.optimizer = torch.optim.Adam(vae_parameters, lr=config.lr, **ADAM)
-        self.discriminator_optimizer = (
-            torch.optim.Adam(self._discriminator_parameters(), **DISCRIMINATOR_ADAM)
-            if self.discriminator is not None
-            else None
-        )
+        # the objective declares its optimisers (main first); the loop names no model
+        self.groups = self.model.optimizers(config.lr)
+        if not self.groups or self.groups[0].loss != "loss":
+            raise ValueError(f"{config.model}: optimizers() must list the main optimiser, "
+                             "minimising 'loss', first")
+        self.optimizers = [group.build() for group in self.groups]
         self.noise = torch.Generator(device=device)
         self.noise.manual_seed(int(np.random.SeedSequence([config.seed, 1]).generate_state(1)[0]))
         self.step = 0
@@ -177,9 +194,6 @@ class _Run:
         self.checked = 0  # how many rows of ``window`` were checked finite
         self.last_finite: list[tuple[int, float]] = []
         self.extra_names: list[str] | None = None
-
-    def _discriminator_parameters(self) -> list[torch.nn.Parameter]:
-        return [] if self.discriminator is None else list(self.discriminator.parameters())
 
     # ---- the loop -----------------------------------------------------------------------------
     def train_until(self, last: int, out: Path | None, progress: bool) -> None:
@@ -190,45 +204,55 @@ class _Run:
         )  # fmt: skip
         window_start = time.perf_counter()
         try:
-            while self.step < last:
-                self.window.append(self._train_step(self.step))
-                self.step += 1
-                bar.update(1)
-                if self.step % config.log_every == 0 or self.step == config.steps:
-                    self._check_finite(out)
-                    row = self._log_row(time.perf_counter() - window_start)
-                    bar.set_postfix(
-                        loss=f"{row['loss']:.2f}", recon=f"{row['reconstruction']:.2f}",
-                        kl=f"{row['kl']:.2f}", refresh=False,
-                    )  # fmt: skip
-                    window_start = time.perf_counter()
-                every = config.checkpoint_every
-                checkpoint_due = self.step in (last, config.steps) or (
-                    every and self.step % every == 0
-                )
-                if out is not None and checkpoint_due:
-                    self._check_finite(out)
-                    self.save_checkpoint(out / CHECKPOINT_FILE)
+            with training_section():
+                self._steps(last, out, bar, window_start)
         finally:
             bar.close()
         self._check_finite(out)
+
+    def _steps(self, last: int, out: Path | None, bar: Any, window_start: float) -> None:
+        config = self.config
+        while self.step < last:
+            if stop_requested():  # Ctrl-C: stop between steps, with a checkpoint
+                if out is not None:
+                    self._check_finite(out)
+                    self.save_checkpoint(out / CHECKPOINT_FILE, interrupted=True)
+                raise KeyboardInterrupt
+            self.window.append(self._train_step(self.step))
+            self.step += 1
+            bar.update(1)
+            if self.step % config.log_every == 0 or self.step == config.steps:
+                self._check_finite(out)
+                row = self._log_row(time.perf_counter() - window_start)
+                bar.set_postfix(
+                    loss=f"{row['loss']:.2f}", recon=f"{row['reconstruction']:.2f}",
+                    kl=f"{row['kl']:.2f}", refresh=False,
+                )  # fmt: skip
+                window_start = time.perf_counter()
+            every = config.checkpoint_every
+            checkpoint_due = self.step in (last, config.steps) or (
+                every and self.step % every == 0
+            )
+            if out is not None and checkpoint_due:
+                self._check_finite(out)
+                self.save_checkpoint(out / CHECKPOINT_FILE)
 
     def _train_step(self, step: int) -> torch.Tensor:
         """One optimisation step; returns the step's stats as one small fp32 tensor (no sync)."""
         x = self._batch(step)
         with self._autocast():
             out = self.model.loss(x, step, self.noise)
-        self.optimizer.zero_grad(set_to_none=True)
-        if out.discriminator_loss is not None:
-            discriminator_grads = torch.autograd.grad(
-                out.discriminator_loss, self._discriminator_parameters(), retain_graph=True
-            )
-        out.loss.backward()
-        self.optimizer.step()
-        if out.discriminator_loss is not None:
-            for parameter, grad in zip(self._discriminator_parameters(), discriminator_grads):
-                parameter.grad = grad  # replaces what the VAE loss left there
-            self.discriminator_optimizer.step()
+        main, *others = self.groups
+        self.optimizers[0].zero_grad(set_to_none=True)
+        # further groups' gradients first, from the same graph (see OptimizerGroup)
+        grads = [torch.autograd.grad(out.term(group.loss), group.parameters, retain_graph=True)
+                 for group in others]
+        out.term(main.loss).backward()
+        self.optimizers[0].step()
+        for group, optimizer, group_grads in zip(others, self.optimizers[1:], grads):
+            for parameter, grad in zip(group.parameters, group_grads):
+                parameter.grad = grad  # replaces what the main loss left there
+            optimizer.step()
         if self.extra_names is None:
             self.extra_names = sorted(out.extras)
         scalars = [out.loss, out.reconstruction, out.kl]
@@ -285,20 +309,20 @@ class _Run:
         return row
 
     # ---- checkpoints --------------------------------------------------------------------------
-    def save_checkpoint(self, path: Path) -> None:
+    def save_checkpoint(self, path: Path, *, interrupted: bool = False) -> None:
+        """``interrupted``: written because of Ctrl-C (recorded; resume ignores it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
-            "format": 1,
+            "format": CHECKPOINT_FORMAT,
+            "interrupted": interrupted,
             "package_version": __version__,
             "config": self.config.to_dict(),
             "observation_shape": list(self.dataset.observation_shape),
             "step": self.step,
             "precision": self.precision,
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "discriminator_optimizer": (
-                self.discriminator_optimizer.state_dict() if self.discriminator_optimizer else None
-            ),
+            "optimizers": {group.name: optimizer.state_dict()
+                           for group, optimizer in zip(self.groups, self.optimizers)},
             "noise_generator": self.noise.get_state(),
             "log": self.log,
             "window": torch.stack(self.window) if self.window else None,
@@ -316,9 +340,16 @@ class _Run:
                 f"to {self.precision!r}; set precision explicitly or use a new out_dir"
             )
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.discriminator_optimizer is not None:
-            self.discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
+        saved = state.get("optimizers")
+        if saved is None:
+            raise ConfigMismatch(f"{path} was written by an older disentangle-bench (checkpoint "
+                                 f"format {state.get('format')}, before objectives declared "
+                                 "their optimisers); delete it to retrain, or use another out_dir")
+        if set(saved) != {group.name for group in self.groups}:
+            raise ConfigMismatch(f"{path} holds optimisers {sorted(saved)}, the objective "
+                                 f"declares {[group.name for group in self.groups]}")
+        for group, optimizer in zip(self.groups, self.optimizers):
+            optimizer.load_state_dict(saved[group.name])
         self.noise.set_state(state["noise_generator"].cpu())
         self.step = int(state["step"])
         self.log = list(state["log"])

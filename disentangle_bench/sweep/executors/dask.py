@@ -197,10 +197,30 @@ class DaskExecutor(Executor):
                                    key=f"run-{spec.run_id}-{sweep_token}", pure=False,
                                    retries=self.retries)
             futures[future] = spec.run_id
-        for future in as_completed(futures, loop=client.loop):
-            run_id = futures[future]
-            yield _task_done(run_id, future)
-            future.release()
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                run_id = futures[future]
+                yield _task_done(run_id, future)
+                future.release()
+        except (KeyboardInterrupt, GeneratorExit):
+            _cancel(client, futures)
+            raise
+
+
+def _cancel(client: Any, futures: dict[Any, str]) -> None:
+    """Ctrl-C: cancel every unfinished task of this sweep (queued ones never start). A task
+    already running on an external cluster's worker cannot be stopped from here and finishes
+    its run; a LocalCluster's workers are shut down with the cluster right after this."""
+    import sys
+
+    unfinished = [future for future in futures if not future.done()]
+    if unfinished:
+        print(f"\nstopping: cancelling {len(unfinished)} unfinished Dask task(s)",
+              file=sys.stderr, flush=True)
+        try:
+            client.cancel(unfinished, force=True)
+        except Exception:  # noqa: BLE001 - a lost connection: nothing left to cancel from here
+            pass
 
 
 def _task_done(run_id: str, future: Any) -> TaskDone:
