@@ -177,6 +177,11 @@ def _evaluate_command(argv: list[str]) -> int:
     parser.add_argument("--name", default=None,
                         help="name of the --encoder / --represent entry in the tables "
                              "(default: the file's or function's name)")
+    parser.add_argument("--model", default=None,
+                        help="what the --encoder / --represent entry is, for the claims "
+                             "comparison (e.g. beta_vae; default: its name)")
+    parser.add_argument("--hparams", nargs="+", default=[], metavar="PARAM=VALUE",
+                        help="its hyperparameters, e.g. beta=4 (claims match on them)")
     parser.add_argument("--no-report", action="store_true",
                         help="skip plots and report.html/.md (tables are still written)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -185,9 +190,10 @@ def _evaluate_command(argv: list[str]) -> int:
     _writable(args.out, "DIR")
     if (args.encoder or args.represent) and not args.dataset:
         raise UsageError("--encoder and --represent need --dataset NAME")
-    if args.dataset and not (args.encoder or args.represent):
-        raise UsageError("--dataset is for --encoder / --represent; a sweep's models keep their "
-                         "own dataset")
+    if (args.dataset or args.name or args.model or args.hparams) and not (
+            args.encoder or args.represent):
+        raise UsageError("--dataset, --name, --model and --hparams are for --encoder / "
+                         "--represent; a sweep's models keep their own")
     if args.encoder or args.represent:
         return _evaluate_external(args, protocol)
     from .sweep import evaluate_store
@@ -219,10 +225,19 @@ def _evaluate_external(args: argparse.Namespace, protocol: dict[str, dict[str, A
         represent = import_callable(args.represent)
         source = {**describe_callable(represent), "target": args.represent}
         name = args.name or args.represent.rpartition(":")[2]
+    from .sweep.grid import parse_value
+
+    hparams = {}
+    for text in args.hparams:
+        key, sep, value = text.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"--hparams expects PARAM=VALUE, got {text!r}")
+        hparams[key] = parse_value(value)
     start = time.perf_counter()
     rows = evaluate_representation(represent, args.dataset, out=args.out, name=name,
                                    metrics=args.metrics, eval_seeds=args.eval_seeds,
-                                   preset=args.preset, protocol=protocol, source=source)
+                                   preset=args.preset, protocol=protocol, source=source,
+                                   model=args.model, hparams=hparams)
     entry = rows["run_id"].iloc[0] if len(rows) else name
     _finish_evaluation(args, [f"{entry}: {len(rows)} evaluation seed(s) scored in "
                               f"{time.perf_counter() - start:.0f} s, nothing trained"])

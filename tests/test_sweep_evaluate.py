@@ -208,6 +208,22 @@ def test_represent_takes_any_python_function(store, tmp_path, monkeypatch, capsy
     assert "first_pixels [represent plugin_codes:first_pixels]" in report
 
 
+def test_an_external_entry_says_what_it_is_for_the_claims(store):
+    from disentangle_bench.report.claims import finished_runs
+    from disentangle_bench.sweep import model_means
+
+    encoder = _vae_encoder(store)
+    rows = disentangle_bench.evaluate_representation(
+        _numpy(encoder), "tiny", out=store, name="my_bvae", model="beta_vae",
+        hparams={"beta": 4.0})
+    assert list(rows["label"]) == ["my_bvae [represent test_sweep_evaluate:_numpy.<locals>."
+                                   "represent]"]
+    runs = finished_runs(model_means(load_results(store)))
+    mine = runs[runs["run_id"] == rows["run_id"].iloc[0]].iloc[0]
+    assert mine["claim_model"] == "beta_vae" and mine["hparams.beta"] == 4.0
+    assert mine["dataset"] == "tiny" and np.isfinite(mine["mig.discrete_mig"])
+
+
 # --- safe loading --------------------------------------------------------------------------------
 def _one_error_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip()]

@@ -184,6 +184,7 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
                             protocol: dict[str, dict[str, Any]] | None = None,
                             dataset_kwargs: dict[str, Any] | None = None,
                             source: dict[str, Any] | None = None,
+                            model: str | None = None, hparams: dict[str, Any] | None = None,
                             posterior: Callable | None = None,
                             reconstruction_nll: Callable | None = None) -> pd.DataFrame:
     """Score ``represent`` (``observations (n, C, H, W) float32 in [0, 1] -> codes (n, d)``) on
@@ -194,8 +195,10 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
     evaluation set unless ``metrics`` / ``eval_seeds`` / ``preset`` / ``protocol`` say
     otherwise; scores already stored are reused. Without ``out`` it is scored in a temporary
     directory. ``source`` says where the function comes from (default: its module and name,
-    with the SHA-256 of its module's file, so an edited function gets a new id); ``posterior``
-    and ``reconstruction_nll`` are optional, as for ``metrics.evaluate``.
+    with the SHA-256 of its module's file, so an edited function gets a new id). ``model`` and
+    ``hparams`` say what the encoder is (e.g. ``"beta_vae"``, ``{"beta": 4.0}``), so that the
+    claims comparison matches it like a trained model (default: the name, no hyperparameters).
+    ``posterior`` and ``reconstruction_nll`` are optional, as for ``metrics.evaluate``.
     """
     import tempfile
 
@@ -215,7 +218,8 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
         evaluation = resolve_evaluation(
             manifest.get("evaluation"), metrics=metrics, eval_seeds=eval_seeds, preset=preset,
             protocol=protocol, default_preset=manifest.get("preset") or DEFAULT_PRESET)
-        identity = {"source": source, "name": name, "dataset": dataset, "dataset_kwargs": kwargs}
+        identity = {"source": source, "name": name, "dataset": dataset, "dataset_kwargs": kwargs,
+                    "model": model or name, "hparams": dict(hparams or {})}
         model_hash = content_hash(identity)
         model_id = f"{name}-{model_hash[:12]}"
         from .. import __version__

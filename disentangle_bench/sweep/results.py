@@ -160,9 +160,10 @@ def _base_row(model_id: str, config: dict[str, Any]) -> dict[str, Any]:
         row.update({k: v for k, v in train.items() if not isinstance(v, (dict, list))})
         row.update({f"hparams.{k}": v for k, v in hparams.items()})
     else:
-        row.update(model=config.get("name", "external"), dataset=config.get("dataset"),
-                   latent_dim=config.get("latent_dim"), seed=math.nan,
+        row.update(model=config.get("model") or config.get("name", "external"),
+                   dataset=config.get("dataset"), seed=math.nan,
                    label=f"{config.get('name', 'external')} [{source_text(source)}]")
+        row.update({f"hparams.{k}": v for k, v in (config.get("hparams") or {}).items()})
     return row
 
 
