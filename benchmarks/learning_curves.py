@@ -205,7 +205,8 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
 
 
 def run_recipe(name: str, recipe: Recipe, seed: int, *, dataset, out: Path, workdir: Path,
-               sizes: dict, max_images: int | None, done: set) -> None:
+               sizes: dict, max_images: int | None, done: set,
+               only_marks: list[int] | None = None) -> None:
     """Train ``recipe`` with ``seed`` mark by mark, appending one scored row per mark."""
     config = config_for(recipe, dataset.name, seed)
     run_dir = workdir / f"{name}-seed{seed}"
@@ -213,7 +214,7 @@ def run_recipe(name: str, recipe: Recipe, seed: int, *, dataset, out: Path, work
     for images in recipe.marks:
         if max_images is not None and images > max_images:
             break
-        if (name, seed, images) in done:
+        if (name, seed, images) in done or (only_marks and images not in only_marks):
             continue
         step = recipe.steps_at(images)
         started = time.perf_counter()
@@ -391,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", nargs="+", help="default: every recipe of the dataset")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--max-images", type=int, help="stop each run at the last mark <= this")
+    parser.add_argument("--only-marks", nargs="+", type=int, metavar="IMAGES",
+                        help="score only these of the recipes' marks (scoring costs about as "
+                             "much as training between marks on a loaded machine)")
     parser.add_argument("--out", type=Path, default=Path("learning_curves.csv"))
     parser.add_argument("--plot", type=Path, help="write the curves PNG here (from the CSV)")
     parser.add_argument("--table", action="store_true", help="print the summary table")
@@ -421,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
             for seed in args.seeds:
                 run_recipe(name, recipes[name], seed, dataset=dataset, out=args.out,
                            workdir=workdir, sizes=TINY_SIZES if tiny else SIZES,
-                           max_images=args.max_images, done=done_rows(args.out))
+                           max_images=args.max_images, done=done_rows(args.out),
+                           only_marks=args.only_marks)
     rows = load(args.out)
     if args.plot:
         plot(rows, args.plot)

@@ -77,27 +77,27 @@ def _preview_command(argv: list[str]) -> int:
 
 
 def _download_command(argv: list[str]) -> int:
-    from .data.files import REMOTE_FILES, REPO_DATASETS, download
+    from .data.files import REPO_DATASETS, download, downloadable, remote_files
 
     parser = _Parser(
         prog="run_benchmark.py download",
         description="Download a real dataset file, verify its published checksum, and put it "
                     "where the loaders look (default: the repository's datasets/).",
     )
-    parser.add_argument("name", choices=sorted(REMOTE_FILES))
+    parser.add_argument("name", choices=downloadable())
     parser.add_argument("--dir", default=None, help="destination folder (default datasets/)")
     args = parser.parse_args(argv)
+    remotes = remote_files(args.name)
     try:
         path = download(args.name, args.dir)
     except OSError as error:  # no network, refused, disk full: nothing partial is left behind
         folder = Path(args.dir) if args.dir else REPO_DATASETS
-        print(f"error: cannot download {args.name} from {REMOTE_FILES[args.name].url}: {error}; "
+        print(f"error: cannot download {args.name} from {remotes[0].url}: {error}; "
               f"check the network, or fetch the file by hand into {folder}/", file=sys.stderr)
         return EXIT_FAILED_RUNS
-    remote = REMOTE_FILES[args.name]
     print(f"{args.name}: {path} ("
-          + ("checksum verified)" if remote.algorithm else "no checksum is published; every run "
-             "records the file's SHA-256)"))
+          + ("checksum verified)" if all(r.algorithm for r in remotes) else "no checksum is "
+             "published; every run records the file's SHA-256)"))
     return 0
 
 
@@ -265,9 +265,8 @@ def _protocol_overrides(texts: list[str]) -> dict[str, dict[str, Any]]:
     protocol: dict[str, dict[str, Any]] = {}
     for text in texts:
         metric, param, values = parse_assignment(text, what="--protocol")
-        if len(values) != 1:
-            raise UsageError(f"--protocol takes one value per parameter, got {text!r}")
-        protocol.setdefault(metric, {})[param] = values[0]
+        # several values only for a list parameter (mig.exclude_factors=shape,scale)
+        protocol.setdefault(metric, {})[param] = values[0] if len(values) == 1 else values
     return protocol
 
 
@@ -501,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--latent-dim", type=int, default=10, help="latent size (default 10)")
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
-                        help="encoder/decoder (default auto: conv for 64x64 images, else mlp)")
+                        help="encoder/decoder (default auto: the preset's network, mlp for cpu; "
+                             "presets without one: conv for 64x64 images, else mlp)")
     budget.add_argument("--precision", choices=["auto", "bf16", "fp32"],
                         help="training precision (default: the preset's; auto = bf16 on CUDA "
                              "and on CPUs with native bf16, else fp32)")
@@ -513,13 +513,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics = parser.add_argument_group("metrics")
     metrics.add_argument("--metrics", nargs="+", metavar="NAME",
-                         help="metrics to compute (default: all, with the preset's DCI variant)")
+                         help="metrics to compute: names, or 'all' for every registered metric "
+                              "(default: the preset's set, e.g. cpu leaves out fairness)")
     metrics.add_argument("--protocol", nargs="+", default=[], metavar="METRIC.PARAM=VALUE",
                          help="override a metric protocol parameter, e.g. mig.num_train=2000")
     metrics.add_argument("--eval-seeds", "--eval-seed", dest="eval_seeds", nargs="+", type=int,
                          default=[0], metavar="S",
                          help="evaluation seeds: every model is scored at each (default 0); "
                               "the tables average over them and show their spread")
+    metrics.add_argument("--eval-every", type=int, default=0, metavar="K",
+                         help="also score every K-th training step on a cheap subset (MIG, "
+                              "FactorVAE score, KL, reconstruction; eval_log.csv per run, "
+                              "plotted against the step in the report); default 0: never")
 
     run = parser.add_argument_group("execution and output")
     run.add_argument("--executor", default="local", choices=list_executors(),
@@ -561,6 +566,9 @@ def build_request(args: argparse.Namespace) -> Any:
 
     _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds",
                      "checkpoint_every"))
+    if args.eval_every < 0:
+        raise UsageError(f"--eval-every must be 0 (never) or a positive number of steps, got "
+                         f"{args.eval_every}")
     if args.seeds is not None and min(args.seeds) < 0:
         raise UsageError(f"--seeds must be non-negative, got {min(args.seeds)}")
     if min(args.eval_seeds) < 0:
@@ -605,6 +613,7 @@ def build_request(args: argparse.Namespace) -> Any:
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
         metrics=args.metrics, protocol=protocol, eval_seeds=list(dict.fromkeys(args.eval_seeds)),
+        eval_every=args.eval_every,
     )
 
 
@@ -744,7 +753,7 @@ def _budget(specs: list[Any]) -> str:
     train = specs[0].train
     return get_preset(specs[0].preset).budget_line(
         steps=train["steps"], batch_size=train["batch_size"], lr=train["lr"],
-        precision=train["precision"])
+        precision=train["precision"], architecture=train["architecture"])
 
 
 def _finish(store: Any, summary: Any, *, report: bool) -> None:

@@ -21,6 +21,8 @@ BAD = {
     "negative lr": (["--lr=-1e-3"], r"--lr must be positive"),
     "negative seed": (["--seeds", "0", "-1"], r"--seeds must be non-negative"),
     "zero jobs": (["--jobs", "0"], r"--jobs must be positive"),
+    "negative eval-every": (["--eval-every=-5"], r"--eval-every must be 0 \(never\) or a "
+                                                  r"positive number of steps, got -5"),
     "unknown executor": (["--executor", "slurm"], r"--executor.*invalid choice: 'slurm'"),
     "hyperparameter of no selected model": (["--gammas", "10"], r"--gammas sets 'gamma'.*"
                                                                 r"factor_vae"),

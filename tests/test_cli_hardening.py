@@ -249,3 +249,36 @@ def test_paper_preset_on_cpu_states_device_and_time_per_run_first(tmp_path, caps
     assert out.index(line) < out.index("ae seed 0")
     assert main([*BASE, "--device", "cpu", "--dry-run", "--out", str(tmp_path)]) == 0
     assert "device: cpu" not in capsys.readouterr().out  # only for the paper budget
+
+
+def test_sweep_summary_line_counts_one_run_in_the_singular():
+    from disentangle_bench.sweep.runner import SweepSummary
+
+    one = SweepSummary(run_ids=["a"], actions={"a": "trained"}, seconds=3.2)
+    two = SweepSummary(run_ids=["a", "b"], actions={"a": "trained", "b": "cached"})
+    assert one.lines()[0] == "1 run (1 trained) in 3 s"
+    assert two.lines()[0].startswith("2 runs (1 cached, 1 trained)")
+
+
+def test_labels_follow_one_rule_for_every_model():
+    """Each model shows the hyperparameters that vary among its runs, or all when none varies;
+    factor_vae and annealed_vae (three hyperparameters) used to be shown plain."""
+    import math
+
+    import pandas as pd
+
+    from disentangle_bench.models import model_defaults
+    from disentangle_bench.sweep.results import _add_labels
+
+    rows = [("beta_vae", {"beta": 2.0}), ("beta_vae", {"beta": 4.0}), ("ae", {})]
+    rows += [(m, model_defaults(m)) for m in ("beta_tcvae", "dip_vae_i", "factor_vae",
+                                              "annealed_vae")]
+    names = sorted({k for _, h in rows for k in h})
+    frame = pd.DataFrame([{"model": m, **{f"hparams.{k}": h.get(k, math.nan) for k in names}}
+                          for m, h in rows])
+    _add_labels(frame)
+    assert list(frame["label"]) == [
+        "beta_vae(beta=2)", "beta_vae(beta=4)", "ae", "beta_tcvae(beta=6)",
+        "dip_vae_i(lambda_d=100, lambda_od=10)",
+        "factor_vae(discriminator_depth=6, discriminator_width=1000, gamma=40)",
+        "annealed_vae(c_max=25, gamma=1000, iteration_threshold=100000)"]

@@ -142,3 +142,33 @@ def test_sampling_never_reads_the_whole_file(tmp_path):
                                text=True).stdout.split()[-1])
     assert path.stat().st_size > 5e9
     assert grown < 256e6, f"peak memory grew by {grown / 1e6:.0f} MB"
+
+
+def test_file_digest_is_computed_once_and_cached_even_in_a_read_only_folder(tmp_path,
+                                                                         monkeypatch):
+    import hashlib
+    from pathlib import Path
+
+    from disentangle_bench.data import files as module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "mpi3d_toy.npz"
+    path.write_bytes(b"some bytes")
+    write = module.write_text_atomic
+
+    def read_only_folder(target, text):  # the data folder refuses writes, as a read-only one
+        if Path(target).parent == folder:
+            raise PermissionError(13, "Permission denied", str(target))
+        return write(target, text)
+
+    monkeypatch.setattr(module, "write_text_atomic", read_only_folder)
+    expected = hashlib.sha256(b"some bytes").hexdigest()
+    assert module.file_digests(path)["sha256"] == expected
+    assert [p.name for p in folder.iterdir()] == ["mpi3d_toy.npz"]
+    assert len(list((tmp_path / "cache" / "disentangle_bench" / "digests").iterdir())) == 1
+    calls = []
+    real_new = hashlib.new
+    monkeypatch.setattr(hashlib, "new", lambda *a: calls.append(a) or real_new(*a))
+    assert module.file_digests(path)["sha256"] == expected and calls == []

@@ -42,3 +42,18 @@ def test_smoke_sweep_trains_scores_and_records_the_data(tmp_path, monkeypatch, c
     assert np.isfinite(json.loads(mig.read_text())["result"]["scores"]["discrete_mig"])
     digests = json.dumps(record["dataset"])
     assert "sha256" in digests and "none published" in digests
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_preview_png_of_each_dataset(tmp_path, monkeypatch, capsys, name):
+    import matplotlib.image
+
+    data = tmp_path / "data"
+    data.mkdir()
+    WRITERS[name](data)
+    monkeypatch.setenv(files.ENV_VAR, str(data))
+    png = tmp_path / "preview.png"
+    assert main(["preview", "--dataset", name, "--out", str(png)]) == 0
+    image = matplotlib.image.imread(png)
+    rows = sum(size > 1 for size in SIZES[name])
+    assert image.shape[0] > rows * 80 and image.std() > 0.05  # one row per varying factor

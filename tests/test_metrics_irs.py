@@ -31,11 +31,11 @@ def dlib_irs(factors, codes, diff_quantile=0.99, num_bins=20):
 def test_known_answers():
     factors = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
     exact = factors.astype(float)
-    assert irs(factors, exact, diff_quantile=1.0, factor_bins=None)["IRS"] == 1.0
+    assert irs(factors, exact, diff_quantile=1.0, factor_bins=0)["IRS"] == 1.0
     # z = v0 + v1: holding either factor fixed leaves a spread of 0.5 around the group mean,
     # the largest deviation from the overall mean is 1, so every IRS_jk is 1 - 0.5 = 0.5
     summed = (factors[:, :1] + factors[:, 1:]).astype(float)
-    assert irs(factors, summed, diff_quantile=1.0, factor_bins=None)["IRS"] == pytest.approx(0.5)
+    assert irs(factors, summed, diff_quantile=1.0, factor_bins=0)["IRS"] == pytest.approx(0.5)
 
 
 def test_responds_to_modularity_not_to_compactness_or_nonlinearity():
@@ -72,4 +72,4 @@ def test_oracle_with_factors_binned_into_20():
     )
     ours = irs(factors, codes)["IRS"]
     assert ours == pytest.approx(dlib_irs(factors, codes), abs=1e-12)
-    assert ours != irs(factors, codes, factor_bins=None)["IRS"]
+    assert ours != irs(factors, codes, factor_bins=0)["IRS"]

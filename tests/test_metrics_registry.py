@@ -34,9 +34,11 @@ def tiny():
 def test_names_and_unknown_name_error():
     assert list_metrics() == [
         "beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised",
+        "irs", "mig_sup", "dcimig", "jemmig", "infomec", "sap_continuous", "downstream_logistic",
+        "downstream_gbt", "fairness",
     ]
     with pytest.raises(KeyError, match="known metrics: beta_vae, factor_vae, mig"):
-        check_metric_names(["mig", "irs"])
+        check_metric_names(["mig", "bogus"])
 
 
 def test_paper_protocol_is_the_unsupervised_study():

@@ -16,6 +16,7 @@ from disentangle_bench.metrics import (
     integer,
     list_metrics,
     metric_spec,
+    metric_version,
     register_metric,
     resolve_protocol,
     unregister_metric,
@@ -55,7 +56,7 @@ def test_registering_a_metric_alone_gives_it_evaluation_sizes_column_and_plot(sp
     result = evaluate(get_dataset("tiny"), lambda x: x.reshape(len(x), -1)[:, :3],
                       ["code_spread", "mig"], preset="cpu", n_jobs=1)
     assert result["code_spread"]["scores"]["count"] == 123.0
-    assert result["code_spread"]["version"] == "1"
+    assert result["code_spread"]["version"] == 1 == metric_version("code_spread")
     # a column after the built-in metrics, a panel for its headline score, its display name
     results = pd.DataFrame({"reconstruction": [1.0], "code_spread.count": [1.0],
                             "code_spread.spread": [0.5], "mig.discrete_mig": [0.1],
@@ -72,6 +73,9 @@ def test_duplicate_and_malformed_entries_are_refused(spread_metric):
     with pytest.raises(ValueError, match="metric 'code_spread' is already registered"):
         register_metric(MetricSpec(name="code_spread", compute=_code_spread, kind="samples",
                                    display_name="x", protocol={"num_train": 10}))
+    with pytest.raises(ValueError, match="version must be an integer >= 1"):
+        MetricSpec(name="x", compute=_code_spread, kind="samples", display_name="x",
+                   protocol={}, version="2")
     with pytest.raises(ValueError, match="kind must be one of"):
         MetricSpec(name="x", compute=_code_spread, kind="pairs", display_name="x", protocol={})
     with pytest.raises(ValueError, match="preset 'cpu'.*num_train must be an integer >= 2"):
@@ -140,3 +144,15 @@ def test_evaluate_records_results_identical_through_the_entry():
     expected = mig(factors, codes, factor_names=tiny.factor_names)
     result = evaluate(tiny, lambda x: x.reshape(len(x), -1)[:, ::37], ["mig"], preset="smoke")
     assert result["mig"]["scores"] == expected
+
+
+def test_list_parameters_take_several_values_and_scalars_refuse_them(capsys):
+    from disentangle_bench.cli import _plan
+
+    base = ["--preset", "smoke", "--dataset", "tiny", "--models", "vae", "--metrics", "mig"]
+    _, specs, _ = _plan([*base, "--protocol", "mig.exclude_factors=size,posX"])
+    assert specs[0].protocol["mig"]["exclude_factors"] == ["size", "posX"]
+    _, specs, _ = _plan([*base, "--protocol", "mig.exclude_factors=size"])
+    assert specs[0].protocol["mig"]["exclude_factors"] == ["size"]
+    assert main([*base, "--protocol", "mig.num_bins=3,4", "--dry-run"]) == 2
+    assert "mig.num_bins takes one value" in capsys.readouterr().err

@@ -200,3 +200,12 @@ def test_the_training_loop_names_no_model():
             names.add(node.value if len(node.value) < 40 else "")  # keys, not docstrings
     text = " ".join(names).lower()
     assert "discriminator" not in text and "factor_vae" not in text
+
+
+def test_plugin_options_are_taken_from_anywhere_in_the_command():
+    from disentangle_bench.cli import UsageError, _take_plugins
+
+    assert _take_plugins(["report", "DIR", "--plugin", "a", "--plugin=b.c:f"]) == (
+        ["a", "b.c:f"], ["report", "DIR"])
+    with pytest.raises(UsageError, match="--plugin expects a module name"):
+        _take_plugins(["--plugin", "--dry-run"])

@@ -27,6 +27,7 @@ def test_every_figure_is_written_as_png(report):
     root, paths = report
     names = sorted(p.name for _, p in paths.figures)
     assert names == sorted(["metrics_vs_beta.png", "metrics_by_model.png", "kl_per_dim.png",
+                            "rank_correlations.png",
                             "training_curves.png",
                             "reconstructions.png", "traversals_ae.png", "traversals_vae.png",
                             "traversals_beta_vae-beta-2.png", "traversals_beta_vae-beta-4.png"])

@@ -39,6 +39,9 @@ class LinearModel:
     def reconstruction_nll(self, observations):
         return np.full(len(observations), 7.0)
 
+    def sampled_reconstruction_nll(self, observations, seed):
+        return np.full(len(observations), 9.0)
+
 
 def test_kl_order_and_traversal_layout():
     arrays = compute_artifacts(LinearModel(), get_dataset("tiny"), seed=0,
@@ -68,7 +71,8 @@ def test_summary_counts_active_units_and_uses_the_mean_nll():
     arrays = compute_artifacts(LinearModel(), get_dataset("tiny"), seed=1,
                                settings={"eval_images": 100})
     summary = summarize_artifacts(arrays, active_threshold=0.2)
-    assert summary["reconstruction"] == 7.0
+    assert summary["reconstruction"] == 9.0  # the sampled-z term is the headline
+    assert summary["reconstruction_posterior_mean"] == 7.0
     assert summary["kl"] == pytest.approx(arrays["kl_per_dim"].sum())
     assert summary["active_units"] == int((arrays["kl_per_dim"] > 0.2).sum())
     # sigma = 0.5 alone gives KL 0.5 (0.25 - log 0.25 - 1) = 0.318 per dimension: all 4 active

@@ -172,7 +172,7 @@ def test_evaluation_id_hashes_metric_protocol_seed_and_metric_version(monkeypatc
     others = [EvalSpec.of("mig", {"num_train": 101, "num_bins": 20}, 0),
               EvalSpec.of("mig", {"num_train": 100, "num_bins": 20}, 1),
               EvalSpec.of("sap", {"num_train": 100, "num_bins": 20}, 0)]
-    bumped = dataclasses.replace(registry.metric_spec("mig"), version="2")
+    bumped = dataclasses.replace(registry.metric_spec("mig"), version=2)
     monkeypatch.setitem(registry._METRICS, "mig", bumped)
     others.append(EvalSpec.of("mig", {"num_train": 100, "num_bins": 20}, 0))
     assert len({e.eval_id for e in others} | {base.eval_id}) == len(others) + 1

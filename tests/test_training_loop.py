@@ -259,3 +259,30 @@ def test_conv_network_resume_is_bitwise_identical_too(tmp_path):
     resumed = train(cfg, tmp_path, progress=False)
     assert_same_weights(uninterrupted, resumed)
     assert without_timing(uninterrupted.log) == without_timing(resumed.log)
+
+
+@pytest.mark.parametrize("model, hparams", [("factor_vae", SMALL_FACTOR_VAE), ("beta_vae", {})])
+def test_a_step_callback_sees_each_checkpoint_and_changes_no_number(tmp_path, model, hparams):
+    from disentangle_bench.training import StepCallback
+
+    cfg = config(model=model, hparams=hparams)
+    seen = []
+
+    def score(step, trained):
+        assert not trained.model.training and trained.step == step
+        seen.append((step, trained.encode(observations(8)).copy()))
+
+    plain = train(cfg, progress=False)
+    watched = train(cfg, tmp_path / "a", progress=False, callback=StepCallback(12, score))
+    assert [step for step, _ in seen] == [12, 24, 30]  # every 12th step and the last
+    assert_same_weights(plain, watched)
+    assert without_timing(plain.log) == without_timing(watched.log)
+    np.testing.assert_array_equal(seen[-1][1], watched.encode(observations(8)))
+    # a resumed run calls back only for the steps it trains
+    seen.clear()
+    train(cfg, tmp_path / "b", progress=False, stop_at=13, callback=StepCallback(12, score))
+    resumed = train(cfg, tmp_path / "b", progress=False, callback=StepCallback(12, score))
+    assert [step for step, _ in seen] == [12, 24, 30]
+    assert_same_weights(plain, resumed)
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        StepCallback(0, score)

@@ -31,6 +31,11 @@ class GroundTruthDataset(ABC):
     factor_names: tuple[str, ...]
     factor_sizes: tuple[int, ...]
     observation_shape: tuple[int, int, int]  # (C, H, W)
+    #: True when :meth:`sample_observations_from_factors` is a pure function of the factors and
+    #: draws nothing from ``rng`` (so a factor tuple always gives the same image, and rendering
+    #: does not shift later draws). Evaluation then encodes each distinct image once
+    #: (``metrics/code_cache.py``). False (the safe default) when nuisances are drawn per sample.
+    deterministic: bool = False
 
     # ---- grid geometry -------------------------------------------------------------------
     @property

@@ -47,7 +47,6 @@ class DSpritesFile(FileDataset, spec.BinaryDSprites):
     file_name = spec.FILE_NAME
     file_subdir = "dsprites"
     file_kind = "zip"
-    deterministic = True
 
     def __init__(self, path: str | Path | None = None, cache: bool = True) -> None:
         if path is None:

@@ -50,6 +50,7 @@ class BinaryDSprites(GroundTruthDataset):
     factor_sizes: tuple[int, ...] = FACTOR_SIZES
     observation_shape = (1, IMAGE_SIZE, IMAGE_SIZE)
     value_names = {"shape": SHAPE_NAMES}
+    deterministic = True  # the file and the procedural replica: one mask per factor tuple
 
     @property
     def factor_values(self) -> tuple[np.ndarray, ...]:

@@ -42,6 +42,7 @@ class _DSpritesVariant(GroundTruthDataset):
     factor_names = spec.FACTOR_NAMES
     factor_sizes = spec.FACTOR_SIZES  # the source's grid replaces it (a reduced file has its own)
     value_names = spec.BinaryDSprites.value_names
+    deterministic = False  # colour / noise drawn per sample
 
     def __init__(self, source: str = "procedural", path: str | Path | None = None) -> None:
         self.source = dsprites_source(source, path)

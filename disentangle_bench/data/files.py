@@ -1,5 +1,9 @@
 """Where dataset files live, how they are checked, and the explicit download helper.
 
+Checked: a file's first bytes against its format's signature (so an HTML error page, a text
+file or an empty file gets one clear ``DatasetError``), published checksums, and the SHA-256 of
+every file a run uses (``file_provenance``, cached next to the file).
+
 Files are looked up, in order, in the directory named by ``DISENTANGLE_BENCH_DATA`` (if set), the
 repository's ``datasets/`` folder (found relative to this package's source) and ``./datasets``.
 Nothing in the package downloads implicitly: :func:`download` is only ever called by a user.
@@ -7,11 +11,16 @@ Nothing in the package downloads implicitly: :func:`download` is only ever calle
 
 from __future__ import annotations
 
+import fnmatch
+import gzip
 import hashlib
 import json
 import os
+import shutil
+import tarfile
 import tempfile
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +44,9 @@ class RemoteFile:
     algorithm: str | None  # hashlib name
     digest: str | None
     homepage: str
+    # how the download becomes ``file_name``: None (as is), "gunzip", or "tar:<pattern>" (the
+    # archive's regular files whose path matches the glob pattern, into the folder file_name)
+    unpack: str | None = None
 
 
 REMOTE_FILES: dict[str, RemoteFile] = {
@@ -58,6 +70,35 @@ REMOTE_FILES: dict[str, RemoteFile] = {
         None, None, "https://github.com/rr-learning/disentanglement_dataset",
     ) for variant in ("toy", "realistic", "real")},
 }
+
+
+_NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
+# datasets made of several files or of an archive's members (no checksums are published)
+REMOTE_SETS: dict[str, tuple[RemoteFile, ...]] = {
+    "smallnorb": tuple(
+        RemoteFile(f"{chunk}-{part}.mat", f"{_NORB}{chunk}-{part}.mat.gz", None, None, _NORB,
+                   unpack="gunzip")
+        for chunk in ("smallnorb-5x46789x9x18x6x2x96x96-training",
+                      "smallnorb-5x01235x9x18x6x2x96x96-testing")
+        for part in ("dat", "cat", "info")),
+    "cars3d": (RemoteFile("cars", "http://www.scottreed.info/files/nips2015-analogy-data.tar.gz",
+                          None, None, "http://www.scottreed.info",
+                          unpack="tar:data/cars/car_*_mesh.mat"),),
+}
+
+
+def downloadable() -> list[str]:
+    """Names ``download`` accepts."""
+    return sorted({*REMOTE_FILES, *REMOTE_SETS})
+
+
+def remote_files(name: str) -> tuple[RemoteFile, ...]:
+    """The files ``download(name)`` fetches; unknown names raise a one-line ``KeyError``."""
+    if name in REMOTE_FILES:
+        return (REMOTE_FILES[name],)
+    if name in REMOTE_SETS:
+        return REMOTE_SETS[name]
+    raise KeyError(f"no download for {name!r}; downloadable: {', '.join(downloadable())}")
 
 
 def data_dirs() -> list[Path]:
@@ -104,7 +145,8 @@ def missing_file_error(name: str, offline_alternative: str | None, *,
         f"dataset {name!r} needs {file_name}, not found in: {looked}. "
         f"Get it from {source} and put it in one of these directories (or set {ENV_VAR})"
     )
-    message += f", or run: python run_benchmark.py download {name}." if remote else "."
+    offer_download = name in REMOTE_FILES or name in REMOTE_SETS
+    message += f", or run: python run_benchmark.py download {name}." if offer_download else "."
     if offline_alternative:
         message += f" The dataset {offline_alternative!r} works offline without any file."
     return DatasetError(message)
@@ -185,18 +227,33 @@ def verify_checksum(path: str | Path, algorithm: str, expected: str) -> None:
         )
 
 
-def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
-    """Hex digests of a file, cached next to it in ``.<name>.<size>-<mtime_ns>.digests.json``
-    (a large file is read once, not once per run). The cache is keyed on size and
-    modification time; an unwritable directory only means no cache."""
-    path = Path(path)
+def _digest_caches(path: Path) -> list[Path]:
+    """Where a file's digests are cached, in order: next to it, else (read-only data folder) in
+    the user's cache folder under a name derived from the file's absolute path."""
     stat = path.stat()
-    sidecar = path.parent / f".{path.name}.{stat.st_size}-{stat.st_mtime_ns}.digests.json"
-    try:
-        cached = json.loads(sidecar.read_text())
-    except (OSError, ValueError):
+    key = f"{stat.st_size}-{stat.st_mtime_ns}"
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return [path.parent / f".{path.name}.{key}.digests.json",
+            user_cache / "disentangle_bench" / "digests" / f"{path.name}.{where}.{key}.json"]
+
+
+def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
+    """Hex digests of a file, computed once and cached (keyed on its size and modification
+    time) next to it in ``.<name>.<size>-<mtime_ns>.digests.json``, or in
+    ``~/.cache/disentangle_bench/digests/`` when its folder is read-only: a 12.7 GB file is read
+    once, not once per run."""
+    path = Path(path)
+    caches = _digest_caches(path)
+    cached: dict = {}
+    for cache in caches:
+        try:
+            cached = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(cached, dict):
+            break
         cached = {}
-    cached = cached if isinstance(cached, dict) else {}
     missing = [a for a in algorithms if not isinstance(cached.get(a), str)]
     if missing:
         hashers = {a: hashlib.new(a) for a in missing}
@@ -205,12 +262,17 @@ def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) ->
                 for hasher in hashers.values():
                     hasher.update(block)
         cached.update({a: h.hexdigest() for a, h in hashers.items()})
-        for stale in path.parent.glob(f".{path.name}.*.digests.json"):
-            stale.unlink(missing_ok=True)
-        try:
-            write_text_atomic(sidecar, json.dumps(cached))
-        except OSError:
-            pass
+        for stale in path.parent.glob(f".{path.name}.*.digests.json"):  # of older versions
+            try:
+                stale.unlink()
+            except OSError:
+                break
+        for cache in caches:
+            try:
+                write_text_atomic(cache, json.dumps(cached))
+                break
+            except OSError:
+                continue
     return {a: cached[a] for a in algorithms}
 
 
@@ -267,23 +329,71 @@ def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
 
 
 def download(name: str, dest_dir: str | Path | None = None) -> Path:
-    """Download dataset file ``name`` (a key of :data:`REMOTE_FILES`) into ``dest_dir``
-    (default: the repository's ``datasets/``), verify the published checksum where there is one
-    and return its path.
+    """Download dataset ``name`` (see :func:`downloadable`) into ``dest_dir`` (default: the
+    repository's ``datasets/``), verify the published checksum where there is one, unpack what
+    comes gzipped or archived, and return the path of its (last) file or folder.
 
     Explicit only: nothing in the package calls this. An existing file that passes the checksum
-    (or, with none published, any existing file) is kept as is.
+    (or, with none published, any existing file or folder) is kept as is.
     """
-    if name not in REMOTE_FILES:
-        raise KeyError(f"no download for {name!r}; downloadable: {', '.join(REMOTE_FILES)}")
-    remote = REMOTE_FILES[name]
-    dest = Path(dest_dir if dest_dir is not None else REPO_DATASETS) / remote.file_name
-    if dest.is_file():
-        if remote.algorithm is not None:
-            verify_checksum(dest, remote.algorithm, remote.digest)
-        return dest
-    print(f"downloading {remote.url} -> {dest}")
-    return fetch_verified(remote.url, dest, remote.algorithm, remote.digest)
+    folder = Path(dest_dir if dest_dir is not None else REPO_DATASETS)
+    existed = folder.exists()
+    try:
+        return _download_into(folder, remote_files(name))
+    except BaseException:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # a failed download leaves no folder it made behind
+        raise
+
+
+def _download_into(folder: Path, remotes: tuple[RemoteFile, ...]) -> Path:
+    dest = folder
+    for remote in remotes:
+        dest = folder / remote.file_name
+        if dest.exists():
+            if remote.algorithm is not None and remote.unpack is None:
+                verify_checksum(dest, remote.algorithm, remote.digest)
+            continue
+        print(f"downloading {remote.url} -> {dest}")
+        if remote.unpack is None:
+            fetch_verified(remote.url, dest, remote.algorithm, remote.digest)
+            continue
+        packed = folder / f".{remote.file_name}.download"
+        fetch_verified(remote.url, packed, remote.algorithm, remote.digest)
+        try:
+            if remote.unpack == "gunzip":
+                with gzip.open(packed, "rb") as stream:
+                    write_atomic(dest, lambda out, source=stream: shutil.copyfileobj(
+                        source, out, 1 << 20))
+            else:
+                _extract_members(packed, remote.unpack.removeprefix("tar:"), dest)
+        except (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile) as error:
+            raise DatasetError(f"{remote.url}: the download is not a valid "
+                               f"{'gzip file' if remote.unpack == 'gunzip' else 'tar archive'} "
+                               f"({type(error).__name__}: {error}); nothing was kept, try "
+                               "again") from error
+        finally:
+            packed.unlink(missing_ok=True)
+    return dest
+
+
+def _extract_members(archive: Path, pattern: str, dest: Path) -> None:
+    """The regular files of a tar archive whose path matches ``pattern``, written flat (by
+    base name, never a path from the archive) into a new folder ``dest``, made atomically."""
+    partial = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+    try:
+        with tarfile.open(archive, "r|*") as tar:
+            for member in tar:
+                if member.isfile() and fnmatch.fnmatchcase(member.name, pattern):
+                    source = tar.extractfile(member)
+                    with open(partial / Path(member.name).name, "wb") as out:
+                        shutil.copyfileobj(source, out, 1 << 20)
+        if not any(partial.iterdir()):
+            raise DatasetError(f"{archive.name}: no member matches {pattern}; the archive is "
+                               "not the expected one")
+        os.replace(partial, dest)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 class FileDataset:

@@ -117,6 +117,12 @@ class SmallNORB(FileDataset, GroundTruthDataset):
             return str(error).split(": not a valid SmallNORB file: ")[-1].split("; it is")[0]
         return None
 
+    @property
+    def value_names(self) -> dict[str, tuple[str, ...]]:
+        """The category names (``cat``: 0 animal, 1 human, 2 airplane, 3 truck, 4 car)."""
+        names = ("animal", "human", "airplane", "truck", "car")
+        return {"category": names} if self.factor_sizes[0] == len(names) else {}
+
     def provenance(self) -> dict:
         """The folder and each file's SHA-256 (no checksum is published)."""
         digests = {f.name: file_provenance(f)["sha256"] for f in self.files}

@@ -22,6 +22,7 @@ class TinySquares(GroundTruthDataset):
     factor_names = ("color", "size", "posX", "posY")
     factor_sizes = (1, len(_SIDES), _POSITIONS, _POSITIONS)
     observation_shape = (1, _IMAGE, _IMAGE)
+    deterministic = True
 
     def sample_observations_from_factors(
         self, factors: np.ndarray, rng: np.random.Generator

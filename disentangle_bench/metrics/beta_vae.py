@@ -5,6 +5,8 @@ Variational Framework", ICLR 2017), as in disentanglement_lib's
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .utils import encode, fit_quietly, logistic_regression, nan_scores
@@ -95,3 +97,22 @@ def beta_vae_score(
         "eval_accuracy": float(np.mean(model.predict(x_eval) == y_eval)),
         "classifier_converged": float(converged),
     }
+
+
+def beta_vae_factor_draws(
+    dataset, *, seed: int = 0, batch_size: int = 64, num_train: int = 10000,
+    num_eval: int = 5000, **_unused,
+) -> Iterator[np.ndarray]:
+    """The factor arrays (n, F) that :func:`beta_vae_score` renders, for a dataset whose
+    rendering draws nothing from the generator (``dataset.deterministic``): the first and the
+    second members of the train pairs, then of the eval pairs. Nothing for parameters the score
+    rejects. The code cache plans with this."""
+    varying = tuple(dataset.varying_factors)
+    if len(varying) < 2 or min(batch_size, num_train, num_eval) < 1:
+        return
+    rng = np.random.default_rng(seed)
+    for num_points in (num_train, num_eval):
+        first, second, _ = _fixed_factor_pairs(dataset, num_points, batch_size, varying, rng)
+        yield first.reshape(-1, dataset.num_factors)
+        del first
+        yield second.reshape(-1, dataset.num_factors)

@@ -4,6 +4,8 @@ disentanglement_lib's ``evaluation/metrics/factor_vae.py`` with its active-dimen
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .utils import encode, nan_scores
@@ -23,6 +25,19 @@ def global_variances(dataset, represent, num_points, *, rng, chunk_size) -> np.n
     return np.var(np.concatenate(codes), axis=0, ddof=1)
 
 
+def _vote_factors(dataset, num_votes, batch_size, varying, rng):
+    """Labels (num_votes,) and factors (num_votes, batch_size, F) of ``num_votes`` votes: factor
+    ``varying[label]`` takes one value across each vote's batch."""
+    labels = rng.integers(len(varying), size=num_votes)
+    factors = dataset.sample_factors(num_votes * batch_size, rng).reshape(
+        num_votes, batch_size, dataset.num_factors
+    )
+    fixed = np.asarray(varying)[labels]
+    rows, batch = np.arange(num_votes)[:, None], np.arange(batch_size)[None, :]
+    factors[rows, batch, fixed[:, None]] = factors[np.arange(num_votes), 0, fixed][:, None]
+    return labels, factors
+
+
 def factor_vae_votes(
     dataset, represent, num_votes, *, batch_size, rng, chunk_size, varying, scale, active
 ) -> np.ndarray:
@@ -32,13 +47,7 @@ def factor_vae_votes(
     are drawn before any image is encoded, so ``chunk_size`` does not change the votes (unless
     the dataset renders with random nuisances)."""
     votes = np.zeros((len(varying), int(active.sum())), dtype=np.int64)
-    labels = rng.integers(len(varying), size=num_votes)
-    factors = dataset.sample_factors(num_votes * batch_size, rng).reshape(
-        num_votes, batch_size, dataset.num_factors
-    )
-    fixed = np.asarray(varying)[labels]
-    rows, batch = np.arange(num_votes)[:, None], np.arange(batch_size)[None, :]
-    factors[rows, batch, fixed[:, None]] = factors[np.arange(num_votes), 0, fixed][:, None]
+    labels, factors = _vote_factors(dataset, num_votes, batch_size, varying, rng)
     votes_per_call = max(1, chunk_size // batch_size)
     for start in range(0, num_votes, votes_per_call):
         stop = min(start + votes_per_call, num_votes)
@@ -109,3 +118,21 @@ def factor_vae_score(
         "eval_accuracy": float(eval_votes[classifier, columns].sum() / eval_votes.sum()),
         "num_active_dims": float(active.sum()),
     }
+
+
+def factor_vae_factor_draws(
+    dataset, *, seed: int = 0, batch_size: int = 64, num_train: int = 10000,
+    num_eval: int = 5000, num_variance_estimate: int = 10000, **_unused,
+) -> Iterator[np.ndarray]:
+    """The factor arrays (n, F) that :func:`factor_vae_score` renders, in its order, for a
+    dataset whose rendering draws nothing from the generator (``dataset.deterministic``): the
+    variance sample, then the train and eval votes (drawn even if no dimension turns out to be
+    active). Nothing for parameters the score rejects. The code cache plans with this."""
+    varying = tuple(dataset.varying_factors)
+    if not varying or batch_size < 2 or min(num_train, num_eval) < 1 or num_variance_estimate < 2:
+        return
+    rng = np.random.default_rng(seed)
+    yield dataset.sample_factors(num_variance_estimate, rng)
+    for num_votes in (num_train, num_eval):
+        _, factors = _vote_factors(dataset, num_votes, batch_size, varying, rng)
+        yield factors.reshape(-1, dataset.num_factors)

@@ -17,7 +17,7 @@ def irs(
     codes: np.ndarray,
     *,
     diff_quantile: float = 0.99,
-    factor_bins: int | None = 20,
+    factor_bins: int = 20,
 ) -> dict:
     """Interventional Robustness Score on i.i.d. samples.
 
@@ -37,7 +37,7 @@ def irs(
     i.i.d. points (dlib encodes them in batches of 16, which changes nothing), ``diff_quantile``
     0.99, and the *factors* discretised with the 20-bin histogram discretiser before grouping
     (``discretizer.num_bins=20``): a factor with more than 20 values (dSprites' 40 orientations,
-    32 positions) is grouped into 20 equal-width bins. ``factor_bins=None`` groups by the exact
+    32 positions) is grouped into 20 equal-width bins. ``factor_bins=0`` groups by the exact
     factor value instead (a named deviation). Constant codes are dropped (dlib's
     ``_drop_constant_dims``); constant factors are skipped here (dlib keeps them, where their
     one group makes ``IRS_jk`` small but never the maximum for an informative code).
@@ -53,7 +53,7 @@ def irs(
         result = nan_scores(["IRS"], "all code dimensions are constant on the sample")
         result["num_active_dims"] = 0.0
         return result
-    groups = histogram_discretize(factors, factor_bins) if factor_bins else factors
+    groups = histogram_discretize(factors, factor_bins) if factor_bins > 0 else factors
     varying = [k for k in range(groups.shape[1]) if len(np.unique(groups[:, k])) > 1]
     if not varying:
         result = nan_scores(["IRS"], "no varying factor left to score")

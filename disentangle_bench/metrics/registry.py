@@ -13,11 +13,20 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
-from .beta_vae import beta_vae_score
+from .beta_vae import beta_vae_factor_draws, beta_vae_score
+from .bootstrap import INTERVAL_KEY, bootstrap_result
+from .code_cache import DEFAULT_MAX_CACHE_BYTES, build_code_cache
 from .dci import dci, dci_fast
-from .factor_vae import factor_vae_score
+from .dcimig import dcimig
+from .downstream import PREDICTORS, downstream_task
+from .factor_vae import factor_vae_factor_draws, factor_vae_score
+from .fairness import fairness, fairness_factor_draws
+from .infomec import infomec
+from .irs import irs
+from .jemmig import jemmig
 from .matrices import MATRICES_KEY, name_factors
 from .mig import mig
+from .mig_sup import mig_sup
 from .modularity import modularity_explicitness
 from .sap import sap
 from .spec import (
@@ -26,6 +35,7 @@ from .spec import (
     MetricInputs,
     MetricSpec,
     ProtocolError,
+    Rule,
     choice,
     factor_list,
     integer,
@@ -141,7 +151,7 @@ register_metric(MetricSpec(
     },
     rules={"batch_size": _POSITIVE, "num_train": _POSITIVE, "num_eval": _POSITIVE,
            "classifier": _CLASSIFIER, "chunk_size": _POSITIVE},
-    headline_scores=("eval_accuracy",),
+    headline_scores=("eval_accuracy",), factor_draws=beta_vae_factor_draws,
     score_labels={"eval_accuracy": "β-VAE score (eval accuracy)",
                   "train_accuracy": "β-VAE score (train accuracy)"},
 ))
@@ -161,7 +171,7 @@ register_metric(MetricSpec(
            "num_eval": _POSITIVE, "num_variance_estimate": integer(2, "a variance needs two "
                                                                     "samples"),
            "prune_threshold": real(0, 1, maximum_inclusive=False), "chunk_size": _POSITIVE},
-    headline_scores=("eval_accuracy",),
+    headline_scores=("eval_accuracy",), factor_draws=factor_vae_factor_draws,
     score_labels={"eval_accuracy": "FactorVAE score (eval accuracy)",
                   "train_accuracy": "FactorVAE score (train accuracy)",
                   "num_active_dims": "FactorVAE: active dims"},
@@ -223,6 +233,129 @@ register_metric(MetricSpec(
 ))
 
 
+# ---- the rest of disentanglement_lib's set and the newer metrics (issue 15) ----------------
+# Sample-based ones reuse MIG's / SAP's draws at every preset's sizes, so they add no encoding.
+_MIG_SIZES = {"smoke": {"num_train": 1000}, "cpu": {"num_train": 5000},
+              "smoke-sweep": {"num_train": 500}}
+
+
+def _irs(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    return irs(train["factors"], train["codes"], diff_quantile=p["diff_quantile"],
+               factor_bins=p["factor_bins"])
+
+
+def _binned_gap(function):
+    def compute(inputs: MetricInputs, p: dict) -> dict:
+        train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+        return function(train["factors"], train["codes"], num_bins=p["num_bins"])
+    return compute
+
+
+def _infomec(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    return infomec(train["factors"], train["codes"], n_neighbors=p["n_neighbors"],
+                   prune_ratio=p["prune_ratio"], seed=p[SEED_KEY])
+
+
+def _sap_continuous(inputs: MetricInputs, p: dict) -> dict:
+    train = inputs.samples("train", p["num_train"], p[SEED_KEY])
+    # the continuous branch scores the training sample only; no test draw is made
+    return sap(train["factors"], train["codes"], train["factors"], train["codes"],
+               continuous_factors=True, return_matrices=True)
+
+
+def _downstream(inputs: MetricInputs, p: dict) -> dict:
+    return downstream_task(*_train_test(inputs, p), sizes=p["sizes"], predictor=p["predictor"],
+                           seed=p[SEED_KEY], n_jobs=inputs.n_jobs)
+
+
+def _fairness(inputs: MetricInputs, p: dict) -> dict:
+    return fairness(inputs.dataset, inputs.represent, seed=p[SEED_KEY], num_train=p["num_train"],
+                    num_test_points_per_class=p["num_test_points_per_class"],
+                    predictor=p["predictor"], chunk_size=p["chunk_size"])
+
+
+_SIZES_RULE = Rule(lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+                   and all(isinstance(n, int) and n >= 1 for n in v),
+                   "a non-empty list of positive integers (numbers of training labels)")
+
+register_metric(MetricSpec(
+    name="irs", compute=_irs, kind="samples", display_name="IRS",
+    protocol={"num_train": 10000, "diff_quantile": 0.99, "factor_bins": 20},
+    presets=_MIG_SIZES,
+    rules={"num_train": _SAMPLES, "diff_quantile": real(0, 1),
+           "factor_bins": integer(0, "0 groups by the exact factor value")},
+    headline_scores=("IRS",), score_labels={"IRS": "IRS", "num_active_dims": "IRS: active dims"},
+))
+for _name, _function, _label in (("mig_sup", mig_sup, "MIG-sup"), ("dcimig", dcimig, "DCIMIG"),
+                                 ("jemmig", jemmig, "JEMMIG (normalised, 1 = best)")):
+    register_metric(MetricSpec(
+        name=_name, compute=_binned_gap(_function), kind="samples",
+        display_name=_label.split(" ")[0],
+        protocol={"num_train": 10000, "num_bins": 20}, presets=_MIG_SIZES,
+        rules={"num_train": _SAMPLES, "num_bins": _BINS},
+        headline_scores=(_name,), score_labels={_name: _label},
+        hidden_scores="jemmig_unnormalised" if _name == "jemmig" else "",
+    ))
+register_metric(MetricSpec(
+    name="infomec", compute=_infomec, kind="samples", display_name="InfoMEC",
+    protocol={"num_train": 10000, "n_neighbors": 10, "prune_ratio": 20.0},
+    presets=_MIG_SIZES,
+    rules={"num_train": _SAMPLES, "n_neighbors": _POSITIVE,
+           "prune_ratio": real(1, float("inf"))},
+    headline_scores=("infom", "infoe", "infoc"),
+    score_labels={"infom": "InfoM (modularity)", "infoe": "InfoE (explicitness)",
+                  "infoc": "InfoC (compactness)", "num_active_latents": "InfoMEC: active codes"},
+))
+register_metric(MetricSpec(
+    name="sap_continuous", compute=_sap_continuous, kind="samples",
+    display_name="SAP (continuous)",
+    protocol={"num_train": 10000},
+    presets={"smoke": {"num_train": 600}, "cpu": {"num_train": 5000},
+             "smoke-sweep": {"num_train": 300}},
+    rules={"num_train": _SAMPLES},
+    headline_scores=("SAP_score",), score_labels={"SAP_score": "SAP, continuous factors (R²)"},
+))
+for _name, _predictor, _label in (("downstream_logistic", "logistic_regression_cv",
+                                   "logistic regression"),
+                                  ("downstream_gbt", "gbt", "boosted trees")):
+    register_metric(MetricSpec(
+        name=_name, compute=_downstream, kind="samples",
+        display_name=f"downstream ({_label})",
+        protocol={"num_train": 10000, "num_test": 5000, "sizes": [10, 100, 1000, 10000],
+                  "predictor": _predictor},
+        presets={
+            "smoke": {**_SMOKE_SAMPLES, "sizes": [10, 100],
+                      **({"predictor": "gbt_fast"} if _predictor == "gbt" else {})},
+            "cpu": {**_CPU_SAMPLES, "sizes": [10, 100],
+                    **({"predictor": "gbt_fast"} if _predictor == "gbt" else {})},
+            "smoke-sweep": {**_SWEEP_SMOKE_SAMPLES, "sizes": [10, 100],
+                            **({"predictor": "gbt_fast"} if _predictor == "gbt" else {})},
+        },
+        rules={"num_train": _SAMPLES, "num_test": _POSITIVE, "sizes": _SIZES_RULE,
+               "predictor": choice(*PREDICTORS)},
+        headline_scores=("mean_test_accuracy",),
+        score_labels={"mean_test_accuracy": f"downstream {_label}: mean test accuracy"},
+    ))
+register_metric(MetricSpec(
+    name="fairness", compute=_fairness, kind="interventions", display_name="unfairness",
+    protocol={"num_train": 10000, "num_test_points_per_class": 100, "predictor": "gbt",
+              "chunk_size": 8192},
+    presets={
+        "smoke": {"num_train": 300, "num_test_points_per_class": 10, "predictor": "gbt_fast"},
+        "cpu": {"num_train": 1000, "num_test_points_per_class": 20, "predictor": "gbt_fast"},
+        "smoke-sweep": {"num_train": 150, "num_test_points_per_class": 5,
+                        "predictor": "gbt_fast"},
+    },
+    rules={"num_train": _SAMPLES, "num_test_points_per_class": _POSITIVE,
+           "predictor": choice(*PREDICTORS), "chunk_size": _POSITIVE},
+    headline_scores=("mean_fairness_mean_pred_mean_sens",),
+    score_labels={"mean_fairness_mean_pred_mean_sens": "unfairness (mean TV, lower is fairer)"},
+    factor_draws=fairness_factor_draws,
+))
+
+
 # ---- names, presets, protocols --------------------------------------------------------------
 class _Protocols(Mapping):
     """Preset name -> ``{metric: overrides}``, read live from the registry entries:
@@ -251,12 +384,6 @@ class _Protocols(Mapping):
 #: ``cpu``, ``smoke-sweep``: the sizes of the sweep presets ``cpu`` and ``smoke``.
 PROTOCOLS: Mapping[str, dict[str, dict]] = _Protocols()
 
-def metric_version(name: str) -> str:
-    """The code version of metric ``name`` (its entry's ``version``): hashed into every stored
-    evaluation's id, so bumping it re-scores that metric alone (the others and every trained
-    model are reused)."""
-    return str(metric_spec(name).version)
-
 
 def list_metrics() -> list[str]:
     """Names accepted by :func:`evaluate`, in evaluation (and table) order."""
@@ -284,6 +411,12 @@ def default_protocol(name: str, preset: str = "paper") -> dict:
     return _METRICS[name].resolve(preset)
 
 
+def metric_version(name: str) -> int:
+    """The code version of metric ``name`` (its entry's ``version``), part of every stored
+    evaluation's id."""
+    return metric_spec(name).version
+
+
 def validate_protocol(name: str, protocol: dict) -> None:
     """Raise ``ProtocolError`` (a ``ValueError``, one line) when a value of ``protocol`` breaks
     metric ``name``'s rules (an unknown parameter, a wrong type, a value out of range)."""
@@ -307,6 +440,23 @@ def resolve_protocol(name: str, *, seed: int = 0, preset: str = "paper", overrid
     return protocol
 
 
+def _planned_factor_draws(dataset, protocols: dict, draws: Draws):
+    """Every factor array the metrics of ``protocols`` will render (the code cache's plan):
+    each intervention metric's ``factor_draws``, then each shared i.i.d. draw once (a sample
+    metric's ``num_train`` and, if it has one, ``num_test``)."""
+    keys = {}
+    for name, p in protocols.items():
+        spec = _METRICS[name]
+        if spec.kind == "interventions" and spec.factor_draws is not None:
+            yield from spec.factor_draws(dataset, **p)
+        elif spec.kind != "interventions" and "num_train" in p:
+            keys[("train", int(p["num_train"]), int(p[SEED_KEY]))] = None
+            if "num_test" in p:
+                keys[("test", int(p["num_test"]), int(p[SEED_KEY]))] = None
+    for key in keys:
+        yield draws.factors(*key)[1]
+
+
 def evaluate(
     dataset,
     represent: Callable[[np.ndarray], np.ndarray],
@@ -320,6 +470,10 @@ def evaluate(
     progress: bool = False,
     n_jobs: int | None = None,
     chunk_size: int = 8192,
+    code_cache: str = "auto",
+    max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
+    stochastic_represent: bool = False,
+    bootstrap: int = 0,
 ) -> dict:
     """Score ``represent`` on ``dataset`` with each metric in ``metrics`` (default: all).
 
@@ -336,13 +490,25 @@ def evaluate(
         reconstruction_nll: optional ``observations -> nats per image`` for the reconstruction.
         progress: print one line per finished metric to stderr.
         n_jobs: processes for the per-factor / per-code classifiers (results do not depend on it).
-        chunk_size: images per ``represent`` call for the i.i.d. draws.
+        chunk_size: images per ``represent`` call for the i.i.d. draws and the code cache.
+        code_cache: ``"auto"`` encodes each distinct image once (metrics/code_cache.py) when
+            ``dataset.deterministic``, ``represent`` is not stochastic, the codes fit in
+            ``max_cache_bytes`` and it encodes fewer images than the direct path; ``"on"``
+            also when it saves nothing; ``"off"`` never. Scores do not depend on it.
+        max_cache_bytes: bound on the code cache's memory; beyond it, the direct path.
+        stochastic_represent: ``represent`` draws random codes (also: a true
+            ``represent.stochastic`` attribute): each draw is then encoded anew (direct path).
+        bootstrap: resamples B of the evaluation rows for the metrics whose bootstrap is cheap
+            (:data:`~.bootstrap.BOOTSTRAPS`: MIG); their results get ``"interval"``:
+            ``{"scores": {score: [lo, hi]}, "method", "resamples", "seconds"}``. 0: none.
 
     Returns:
-        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": str}}``
+        ``{metric: {"scores": {...}, "protocol": {...}, "seconds": float, "version": int}}``
         plus ``"_environment"`` (library versions) and ``"_sampling"`` (seconds spent drawing
         and encoding the i.i.d. samples shared by the sample-based metrics, not counted in any
-        metric's ``seconds``). ``version`` is the metric's code version (its entry's).
+        metric's ``seconds``) and ``"_code_cache"`` (the path taken, why, the distinct and
+        drawn images, the cache's bytes, its seconds of planning and encoding, ``misses``).
+        ``version`` is the metric's code version (its entry's).
         MIG, DCI and SAP results also carry ``"matrices"``: the (codes × factors) matrix behind
         the score (``mutual_information``, ``dci_importance``, ``sap_scores``; records of
         :func:`~.matrices.matrix_record` with ``factor_names``).
@@ -360,7 +526,19 @@ def evaluate(
         for name, p in protocols.items() if _METRICS[name].kind == "unsupervised"
     ]
     draws = Draws(dataset, represent, posterior, reconstruction_nll, chunk_size, posterior_keys)
+    cache, cache_info = build_code_cache(
+        dataset, represent, _planned_factor_draws(dataset, protocols, draws), mode=code_cache,
+        stochastic_represent=stochastic_represent, chunk_size=chunk_size,
+        max_bytes=max_cache_bytes,
+    )
+    if progress:
+        print(f"[metrics] code cache: {cache_info['path']} ({cache_info['reason']}), "
+              f"{cache_info['seconds']:.1f} s", file=sys.stderr, flush=True)
     inputs = MetricInputs(dataset=dataset, represent=represent, n_jobs=n_jobs, draws=draws)
+    if cache is not None:  # the metrics read codes by index (metrics/code_cache.py)
+        draws.code_cache = cache
+        inputs = MetricInputs(dataset=cache.view(), represent=cache.lookup, n_jobs=n_jobs,
+                              draws=draws)
     results: dict = {}
     for name in names:
         spec, protocol = _METRICS[name], protocols[name]
@@ -377,6 +555,9 @@ def evaluate(
         }
         if matrices:
             results[name][MATRICES_KEY] = name_factors(matrices, dataset.factor_names)
+        interval = bootstrap_result(name, results[name], protocol, inputs.samples, bootstrap)
+        if interval:
+            results[name][INTERVAL_KEY] = interval
         if progress:
             print(f"[metrics] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     results["_environment"] = environment()
@@ -385,4 +566,5 @@ def evaluate(
         "chunk_size": chunk_size,
         "draws": [list(key) for key in draws.cache],
     }
+    results["_code_cache"] = {**cache_info, "misses": cache.misses if cache is not None else 0}
     return results

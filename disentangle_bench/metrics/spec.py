@@ -100,6 +100,7 @@ class Draws:
         self.posterior_keys = set(posterior_keys)  # draws the unsupervised scores will reuse
         self.cache: dict = {}
         self.seconds = 0.0
+        self.code_cache = None  # a CodeCache serving the codes (metrics/code_cache.py)
 
     def get(self, split: str, n: int, seed: int, with_posterior: bool = False) -> dict:
         key = (split, int(n), int(seed))
@@ -112,15 +113,26 @@ class Draws:
             self.cache[key] = draw
         return draw
 
-    def _draw(self, split, n, seed, with_posterior):
+    def factors(self, split: str, n: int, seed: int) -> tuple[np.random.Generator, np.ndarray]:
+        """The generator of draw ``(split, n, seed)`` and its ``n`` factor tuples."""
         rng = np.random.default_rng([int(seed), _SPLITS[split]])
-        factors = self.dataset.sample_factors(int(n), rng)
+        return rng, self.dataset.sample_factors(int(n), rng)
+
+    def _draw(self, split, n, seed, with_posterior):
+        rng, factors = self.factors(split, n, seed)
+        needs_images = with_posterior and (
+            self.posterior is not None or self.reconstruction_nll is not None
+        )
         codes, means, logvars, nll = [], [], [], []
         for start in range(0, int(n), self.chunk_size):
-            observations = self.dataset.sample_observations_from_factors(
-                factors[start:start + self.chunk_size], rng
-            )
-            codes.append(encode(self.represent, observations))
+            chunk = factors[start:start + self.chunk_size]
+            if self.code_cache is not None:
+                codes.append(encode(self.code_cache.lookup, self.dataset.index_of(chunk)))
+                if not needs_images:
+                    continue
+            observations = self.dataset.sample_observations_from_factors(chunk, rng)
+            if self.code_cache is None:
+                codes.append(encode(self.represent, observations))
             if with_posterior and self.posterior is not None:
                 mean, logvar = self.posterior(observations)
                 means.append(np.asarray(mean, dtype=np.float64))
@@ -179,10 +191,18 @@ class MetricSpec:
         display_name: the metric in plots and reports (``"β-VAE score"``).
         rules: parameter -> :class:`Rule`; every protocol value is checked against its rule
             (and its type against the reference value's) before anything is trained.
-        version: the metric's code version: bump it when its numbers change.
+        version: the metric's code version (an integer >= 1), hashed into every stored
+            evaluation's id: bump it when a change to its code changes its numbers, and only
+            this metric is re-scored.
         headline_scores: the scores drawn against hyperparameters (empty: all of them).
         score_labels: score -> axis label (default ``"<display_name>: <score>"``).
         hidden_scores: regular expression of scores left out of tables and plots.
+        factor_draws: for kind ``"interventions"``: ``factor_draws(dataset, **protocol)``
+            yields the factor arrays (n, F) that ``compute`` renders, in order, for a dataset
+            whose rendering draws nothing from the generator (``dataset.deterministic``), using
+            the metric's own draw helpers. The code cache (metrics/code_cache.py) plans with it
+            to encode each distinct image once; without it the metric's images are encoded
+            directly (its requests miss the cache).
     """
 
     name: str
@@ -192,10 +212,11 @@ class MetricSpec:
     display_name: str
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)
-    version: str = "1"
+    version: int = 1
     headline_scores: tuple[str, ...] = ()
     score_labels: Mapping[str, str] = field(default_factory=dict)
     hidden_scores: str = ""
+    factor_draws: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         where = f"metric {self.name!r}"
@@ -205,6 +226,9 @@ class MetricSpec:
         if self.kind not in KINDS:
             raise ValueError(f"{where}: kind must be one of {', '.join(KINDS)}, "
                              f"got {self.kind!r}")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) \
+                or self.version < 1:
+            raise ValueError(f"{where}: version must be an integer >= 1, got {self.version!r}")
         if not callable(self.compute):
             raise TypeError(f"{where}: compute must be callable")
         if SEED_KEY in self.protocol:

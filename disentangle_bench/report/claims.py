@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .locatello import rank_correlations, variance_decomposition
 from .stats import (
     ALPHA,
     dominance_matrix,
@@ -48,7 +49,6 @@ from .stats import (
     ranks,
     spearman_statistic,
     spread_ratio,
-    variance_shares,
     welch_test,
 )
 
@@ -521,6 +521,16 @@ def _monotone(sign: int) -> Callable[..., TrendTest | tuple[str, str]]:
     return check
 
 
+def _less_than(claim: pd.Series, runs: pd.DataFrame, column: str,
+               other: str) -> TrendTest | tuple[str, str]:
+    """``greater_than`` with the claimed direction reversed (Welch's t over seeds)."""
+    result = _greater_than(claim, runs, column, other)
+    if isinstance(result, TrendTest) and result.supports is not None:
+        return TrendTest(result.p, not result.supports, result.n, result.enough,
+                         result.evidence)
+    return result
+
+
 def _greater_than(claim: pd.Series, runs: pd.DataFrame, column: str,
                   other: str) -> TrendTest | tuple[str, str]:
     mine = _with_params(_claim_model_runs(runs, claim["model"]),
@@ -613,10 +623,11 @@ def _seed_spread_comparable(claim: pd.Series, runs: pd.DataFrame, column: str,
     below = (1 + (resampled <= SPREAD_RATIO).sum()) / (len(resampled) + 1)
     above = (1 + (resampled >= SPREAD_RATIO).sum()) / (len(resampled) + 1)
     p = float(min(1.0, 2 * min(below, above)))
-    shares = variance_shares(points["y"].to_numpy(float), points["x"].to_numpy())
+    model_runs = _claim_model_runs(runs, claim["model"]).loc[points.index]
+    shares = variance_decomposition(model_runs, [column]).iloc[0]  # the report's analysis
     evidence = (f"pooled seed std / std of the {levels} {param} means = {ratio:.2g} (claim: ≥ "
                 f"{SPREAD_RATIO:g}), stratified bootstrap p = {format_p(p)}; {param} explains "
-                f"{shares['between']:.0%} of the variance, seeds {shares['within']:.0%}")
+                f"{shares['hyperparameters']:.0%} of the variance, seeds {shares['seed']:.0%}")
     n, enough = _levels_n(points)
     supports = None if ratio == SPREAD_RATIO else ratio > SPREAD_RATIO
     return TrendTest(p, supports, n, enough, evidence)
@@ -631,9 +642,10 @@ def _rank_correlated(claim: pd.Series, runs: pd.DataFrame, column: str,
     if len(pair) < 3:
         return "not enough data", (f"{len(pair)} run(s) with both {column} and {other_column}; "
                                    f"need {MIN_RANK_RUNS}")
-    rho, p, _ = permutation_test(spearman_statistic(pair[other_column].to_numpy(float)),
-                                 ranks(pair[column].to_numpy(float)))
-    rho, p = float(rho), float(p)
+    _, p, _ = permutation_test(spearman_statistic(pair[other_column].to_numpy(float)),
+                               ranks(pair[column].to_numpy(float)))
+    # the report's rank-correlation matrix entry for these runs
+    rho, p = float(rank_correlations(runs, [column, other_column]).iloc[0, 1]), float(p)
     evidence = (f"Spearman ρ({column}, {other_column}) = {rho:+.2f} over {len(pair)} runs, "
                 f"permutation p = {format_p(p)} (needs {MIN_RANK_RUNS} runs)")
     supports = None if not math.isfinite(rho) or rho == 0 else rho > 0
@@ -711,6 +723,7 @@ TREND_CHECKS: dict[str, Callable[..., TrendTest | tuple[str, str]]] = {
     "increases_with": _monotone(+1),
     "decreases_with": _monotone(-1),
     "greater_than": _greater_than,
+    "less_than": _less_than,
     "greater_than_same": _greater_than_same,
     "peaks_inside": _peaks_inside,
     "seed_spread_comparable": _seed_spread_comparable,

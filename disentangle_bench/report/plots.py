@@ -35,7 +35,8 @@ DPI = 150
 #: Labels of the non-metric columns; a metric's scores are labelled by its registry entry
 #: (``MetricSpec.label``).
 PRETTY = {
-    "reconstruction": "reconstruction NLL (nats/image)",
+    "reconstruction": "reconstruction NLL, sampled z (nats/image)",
+    "reconstruction_posterior_mean": "reconstruction NLL at the posterior mean (nats/image)",
     "kl": "total KL (nats)",
     "active_units": "active units",
     "beta": "β",
@@ -426,6 +427,29 @@ def plot_matrices(records: dict[str, dict], title: str, path: Path | str) -> Pat
     return _save(fig, path)
 
 
+def plot_rank_correlations(matrix: pd.DataFrame, path: Path | str) -> Path:
+    """Heatmap of a (scores × scores) Spearman matrix (report.locatello.rank_correlations),
+    each cell annotated; blank where a pair has too few runs."""
+    _style()
+    n = len(matrix)
+    fig, ax = plt.subplots(figsize=(0.42 * n + 2.2, 0.36 * n + 1.4), constrained_layout=True)
+    image = ax.imshow(matrix.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1,
+                      interpolation="nearest")
+    labels = [pretty(c) for c in matrix.columns]
+    ax.set_xticks(range(n))
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=6)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(labels, fontsize=6)
+    ax.grid(False)
+    for (i, j), value in np.ndenumerate(matrix.to_numpy(float)):
+        if math.isfinite(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=5,
+                    color="w" if abs(value) > 0.6 else "k")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="Spearman ρ over runs")
+    ax.set_title("rank correlation between scores (every run a point)")
+    return _save(fig, path)
+
+
 def _tick(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
@@ -479,15 +503,16 @@ def plot_training_curves(logs_by_group: dict[str, list[pd.DataFrame]], path: Pat
             merged = pd.concat(frames).groupby(step)[name].agg(["mean", "min", "max"])
             color = (colors or {}).get(label, None)
             ax.plot(merged.index, merged["mean"], color=color, linewidth=1.1,
-                    label=model_display(label))
+                    label=model_display(label), marker="o" if len(merged) <= 20 else None,
+                    markersize=2.5)
             if len(frames) > 1:
                 ax.fill_between(merged.index, merged["min"], merged["max"], color=color,
                                 alpha=0.15, linewidth=0)
         ax.set_xlabel("training step")
-        ax.set_ylabel(PRETTY.get(name, name))
+        ax.set_ylabel(pretty(name))
         if name == "reconstruction":
             ax.set_yscale("log")
-        ax.set_title(f"training {PRETTY.get(name, name)}")
+        ax.set_title(f"training {pretty(name)}")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside right center", frameon=False)

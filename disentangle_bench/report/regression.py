@@ -113,14 +113,16 @@ def run_specs(specs: Sequence[Any], out: Path | str, *, progress: bool = False) 
 def scores_of(row: pd.Series) -> dict[str, float]:
     """Every score of one ``load_results`` row: the headline numbers (reconstruction, kl,
     active_units) and each ``<metric>.<score>`` column; NaN kept."""
-    from ..sweep.results import SUMMARY_COLUMNS
+    from ..sweep.results import RUN_INTERVAL_MARK, SUMMARY_COLUMNS
 
     scores = {}
     for column, value in row.items():
         column = str(column)
         metric = "." in column and not column.startswith("hparams.")
         is_score = column in SUMMARY_COLUMNS or metric
-        if is_score and _is_number(value) and not column.startswith(UNRECORDED_PREFIXES):
+        interval = RUN_INTERVAL_MARK in column  # a score's own interval bound, not a score
+        if (is_score and not interval and _is_number(value)
+                and not column.startswith(UNRECORDED_PREFIXES)):
             scores[column] = float(value)
     return scores
 

@@ -229,14 +229,3 @@ def spread_ratio(groups: list[np.ndarray], *, resamples: int | None = None,
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(between > 0, pooled / np.where(between > 0, between, 1), np.inf)
 
-
-def variance_shares(values: np.ndarray, groups: np.ndarray) -> dict[str, float]:
-    """One-way decomposition of the sum of squares: ``between`` = SS of the group means /
-    SS total (the share the grouping, e.g. β, explains), ``within`` = the rest (seeds)."""
-    values = np.asarray(values, float)
-    total = ((values - values.mean()) ** 2).sum()
-    if total == 0:
-        return {"between": math.nan, "within": math.nan}
-    frame = {g: values[np.asarray(groups) == g] for g in np.unique(groups)}
-    between = sum(len(v) * (v.mean() - values.mean()) ** 2 for v in frame.values())
-    return {"between": float(between / total), "within": float(1 - between / total)}

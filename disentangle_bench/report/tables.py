@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..sweep.results import RUN_INTERVAL_MARK
 from .stats import t_interval
 
 #: What the interval in every cell is.
@@ -35,7 +36,7 @@ INTERVAL = "95 % Student-t interval of the mean over training seeds"
 #: Config fields that, when they differ between runs, separate groups (seeds never do).
 GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
                    "device", "precision", "preset", "version")
-HEADLINE_COLUMNS = ("reconstruction", "kl", "active_units")
+HEADLINE_COLUMNS = ("reconstruction", "reconstruction_posterior_mean", "kl", "active_units")
 
 
 def _hidden(column: str) -> bool:
@@ -56,6 +57,7 @@ def value_columns(results: pd.DataFrame) -> list[str]:
     headline = [c for c in HEADLINE_COLUMNS if c in results.columns]
     scores = [c for c in results.columns
               if "." in c and not c.startswith("hparams.") and not _hidden(c)
+              and RUN_INTERVAL_MARK not in c
               and pd.to_numeric(results[c], errors="coerce").notna().any()]
     order_of = {name: rank for rank, name in enumerate(list_metrics())}
 
@@ -262,3 +264,31 @@ def text_table(summary: pd.DataFrame) -> str:
     """Plain-text rendering for the terminal."""
     frame = display_table(summary)
     return frame.to_string() if not frame.empty else "(no runs)"
+
+
+def evaluation_noise(results: pd.DataFrame) -> pd.DataFrame:
+    """For each score with per-run intervals (``<score>@lo`` / ``@hi``, a bootstrap of each
+    run's evaluation rows): the median half-width of those intervals over the finished runs,
+    next to the seed standard deviation pooled over configurations (training noise)."""
+    done = results[results["status"] == "finished"] if "status" in results else results
+    rows = []
+    for low in (c for c in done.columns if c.endswith(f"{RUN_INTERVAL_MARK}lo")):
+        score = low.removesuffix(f"{RUN_INTERVAL_MARK}lo")
+        high = f"{score}{RUN_INTERVAL_MARK}hi"
+        half = ((pd.to_numeric(done[high], errors="coerce")
+                 - pd.to_numeric(done[low], errors="coerce")) / 2).dropna()
+        if half.empty or score not in done:
+            continue
+        keys = group_columns(done)
+        values = pd.to_numeric(done[score], errors="coerce")
+        groups = [g.dropna().to_numpy(float) for _, g in values.groupby(
+            [done[k].astype(str) for k in keys])]
+        dof = sum(len(g) - 1 for g in groups if len(g) > 1)
+        pooled = (math.sqrt(sum(((g - g.mean()) ** 2).sum() for g in groups if len(g) > 1)
+                            / dof) if dof else math.nan)
+        rows.append({"score": score, "runs": len(half),
+                     "evaluation half-width (median)": float(half.median()),
+                     "seed std (pooled)": pooled})
+    return pd.DataFrame(rows, columns=["score", "runs", "evaluation half-width (median)",
+                                       "seed std (pooled)"])
+

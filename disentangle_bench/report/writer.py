@@ -25,11 +25,24 @@ import pandas as pd
 from ..atomic import write_text_atomic
 from ..sweep.results import load_results, model_means
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
-from ..sweep.store import ARTIFACTS, TRAIN_LOG, RunStore
+from ..sweep.store import ARTIFACTS, EVAL_LOG, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
 from .latents import name_latents
-from .tables import markdown_table, summary_table, table_notes, text_table, value_columns
+from .locatello import (
+    MIN_PAIRED_RUNS,
+    rank_correlations,
+    variance_decomposition,
+    variance_markdown,
+)
+from .tables import (
+    evaluation_noise,
+    markdown_table,
+    summary_table,
+    table_notes,
+    text_table,
+    value_columns,
+)
 
 RESULTS_HEADING = "Results: mean [95 % interval] (n) over training seeds"
 
@@ -113,9 +126,9 @@ def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | Non
         return None
 
 
-def _load_log(store: RunStore, run_id: str) -> pd.DataFrame | None:
+def _load_log(store: RunStore, run_id: str, name: str = TRAIN_LOG) -> pd.DataFrame | None:
     try:
-        return pd.read_csv(store.run_dir(run_id) / TRAIN_LOG)
+        return pd.read_csv(store.run_dir(run_id) / name)
     except (OSError, ValueError, pd.errors.EmptyDataError):
         return None
 
@@ -149,6 +162,13 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
                                     colors=colors)
     figures.append(("Every score per model: each seed a point, mean and 95 % t-interval", path))
 
+    headline = plots.plotted_columns(columns)
+    correlations = rank_correlations(results, headline)
+    if len(done) >= MIN_PAIRED_RUNS and correlations.notna().to_numpy().sum() > len(headline):
+        path = plots.plot_rank_correlations(correlations, plot_dir / "rank_correlations.png")
+        figures.append(("Rank correlation between scores over all runs (Locatello et al. "
+                        "2019, Sec. 5.2)", path))
+
     artifacts = {run_id: _load_artifacts(store, run_id) for run_id in done["run_id"]}
     kl_by_group = {label: [artifacts[r]["kl_per_dim"] for r in done[done["label"] == label]
                            ["run_id"] if artifacts.get(r) is not None
@@ -159,6 +179,20 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
         path = plots.plot_kl_per_dim(kl_by_group, plot_dir / "kl_per_dim.png", colors=colors,
                                      active_threshold=ACTIVE_UNIT_THRESHOLD)
         figures.append(("KL per latent dimension (sorted)", path))
+
+    along = {label: [log for r in done[done["label"] == label]["run_id"]
+                     if (log := _load_log(store, r, EVAL_LOG)) is not None]
+             for label in first_run}
+    along = {k: v for k, v in along.items() if v}
+    if along:
+        series = [c for c in ("mig.discrete_mig", "factor_vae.eval_accuracy", "kl",
+                              "reconstruction") if any(c in log for v in along.values()
+                                                       for log in v)]
+        path = plots.plot_training_curves(along, plot_dir / "metrics_along_training.png",
+                                          colors=colors, series=series)
+        figures.append(("Scores along training (--eval-every; cheap subset: MIG on 1,000 "
+                        "points, FactorVAE score on 300/150 votes, KL and reconstruction on "
+                        "500 images; mean over seeds, min–max band)", path))
 
     logs = {label: [log for r in done[done["label"] == label]["run_id"]
                     if (log := _load_log(store, r)) is not None] for label in first_run}
@@ -331,6 +365,31 @@ LATENT_NOTE = ("Each latent z_j is named by the factor v_k with the largest shar
                "carried, I(z_j; v_k) / H(v_k) from MIG's 20-bin estimator (MI), and the gap to the "
                "latent's second-largest share; 'none' below 0.05. First seed of each model.")
 
+NOISE_NOTE = ("Per run, MIG's evaluation sample is bootstrapped (200 resamples of its rows, "
+              "bins fixed; results.csv: mig.discrete_mig@lo / @hi): the median half-width of "
+              "those 95 % intervals is the noise of one evaluation, to set against the spread "
+              "between training seeds. DCI, SAP and explicitness refit classifiers per "
+              "resample and are not bootstrapped (too slow for the default sweep).")
+
+
+VARIANCE_NOTE = ("Share of each score's variance across the finished runs explained by the "
+                 "objective (model), by its hyperparameters (configurations within a model) and "
+                 "by the seed (runs of one configuration): nested sums of squares, summing to "
+                 "100 % (Locatello et al. 2019, Sec. 5.3). With one seed per configuration the "
+                 "seed share is 0 by construction, not a finding.")
+
+
+def _md_table_to_html(text: str) -> str:
+    """A pipe table (header, rule, rows) as an HTML table."""
+    rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("|")]
+    if len(rows) < 2:
+        return f"<p>{html.escape(text)}</p>"
+    head = "".join(f"<th>{html.escape(c.strip())}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>"
+                   for row in rows[2:])
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
@@ -385,6 +444,15 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
     for caption, path in paths.figures:
         parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
                      f"{_image_data(path)}'><figcaption>{esc(caption)}</figcaption></figure>")
+    noise = evaluation_noise(results)
+    if not noise.empty:
+        parts.append(f"<h3>Evaluation noise vs seed noise</h3><p>{esc(NOISE_NOTE)}</p>")
+        parts.append(noise.to_html(index=False, border=0, float_format="{:.3g}".format))
+    variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
+    if not variance.empty and (results["status"] == "finished").sum() >= 2:
+        parts.append("<h2>What moves the scores: objective, hyperparameters, seed</h2><p>"
+                     + esc(VARIANCE_NOTE) + "</p>")
+        parts.append(_md_table_to_html(variance_markdown(variance)))
     latents = latent_table(store, results)
     if latents:
         parts.append("<h2>Latents named by the factor they carry</h2><p>" + esc(LATENT_NOTE)
@@ -443,6 +511,19 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
     lines += ["## Figures", ""]
     for caption, path in paths.figures:
         lines += [f"### {caption}", "", f"![{caption}]({path.relative_to(paths.root)})", ""]
+    noise = evaluation_noise(results)
+    if not noise.empty:
+        lines += ["### Evaluation noise vs seed noise", "", NOISE_NOTE, "",
+                  "| " + " | ".join(noise.columns) + " |",
+                  "|---|" + "---:|" * (len(noise.columns) - 1)]
+        lines += ["| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v)
+                                    for v in row) + " |"
+                  for row in noise.itertuples(index=False)]
+        lines.append("")
+    variance = variance_decomposition(results, plots.plotted_columns(value_columns(results)))
+    if not variance.empty and (results["status"] == "finished").sum() >= 2:
+        lines += ["## What moves the scores: objective, hyperparameters, seed", "",
+                  VARIANCE_NOTE, "", variance_markdown(variance), ""]
     latents = latent_table(store, results)
     if latents:
         lines += ["## Latents named by the factor they carry", "", LATENT_NOTE, "",

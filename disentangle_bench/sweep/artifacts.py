@@ -14,6 +14,9 @@ store alone (no model loading, no torch) and can be rebuilt anywhere.
   codes with latent j replaced by each of ``steps`` values in ``traversal_values[j]`` — the prior
   range ±``span`` for a VAE-type model, the fitted range mean ± ``span``·std for a model without KL.
 * ``inputs``/``reconstructions`` uint8 (n, C, H, W): test images and the decoder's mean output.
+* ``reconstruction_nll_sampled`` (eval_images,): the objective's reconstruction term per image,
+  z sampled from q(z|x) (the headline ``reconstruction``, as disentanglement_lib reports it);
+  ``reconstruction_nll`` (eval_images,): decoded from the posterior mean instead.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Decodable(Protocol):
     def posterior(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
     def decode(self, codes: np.ndarray) -> np.ndarray: ...
     def reconstruction_nll(self, observations: np.ndarray) -> np.ndarray: ...
+    def sampled_reconstruction_nll(self, observations: np.ndarray, seed: int) -> np.ndarray: ...
 
 
 def gaussian_kl_per_dim(mean: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
@@ -80,6 +84,10 @@ def compute_artifacts(model: Decodable, dataset: Any, *, seed: int,
     inputs = observations[:n_recon]
     reconstructions = model.decode(mean[:n_recon])
     nll = np.asarray(model.reconstruction_nll(observations), np.float64)
+    # the objective's sampled-z term, on the same images, from its own fixed noise stream
+    sampled = np.asarray(model.sampled_reconstruction_nll(
+        observations, seed=int(np.random.SeedSequence([int(seed), 7919, 1]).generate_state(1)[0])),
+        np.float64)
     return {
         "kl_per_dim": kl,
         "code_mean": code_mean,
@@ -91,18 +99,24 @@ def compute_artifacts(model: Decodable, dataset: Any, *, seed: int,
         "inputs": to_uint8(inputs),
         "reconstructions": to_uint8(reconstructions),
         "reconstruction_nll": nll,
+        "reconstruction_nll_sampled": sampled,
         "prior_range": np.asarray(has_kl),
     }
 
 
 def summarize_artifacts(arrays: dict[str, np.ndarray], *, active_threshold: float) -> dict:
-    """The headline numbers of a run from its artifacts: mean reconstruction NLL (nats per image),
-    total KL (nats), and active units (latents whose mean KL exceeds ``active_threshold``).
+    """The headline numbers of a run from its artifacts (nats per image, mean over the
+    ``eval_images``): ``reconstruction``, the objective's reconstruction term with z sampled
+    from q(z|x) as disentanglement_lib reports it (NaN for artifacts written before it was
+    stored), and ``reconstruction_posterior_mean``, decoded from the posterior mean; total KL
+    (nats), and active units (latents whose mean KL exceeds ``active_threshold``).
     KL and active units are NaN for a model without a posterior (the AE): undefined, not 0."""
     kl = np.asarray(arrays["kl_per_dim"], np.float64)
     has_posterior = bool(arrays["prior_range"])
+    sampled = arrays.get("reconstruction_nll_sampled")
     return {
-        "reconstruction": float(np.mean(arrays["reconstruction_nll"])),
+        "reconstruction": float(np.mean(sampled)) if sampled is not None else float("nan"),
+        "reconstruction_posterior_mean": float(np.mean(arrays["reconstruction_nll"])),
         "kl": float(kl.sum()) if has_posterior else float("nan"),
         "active_units": int((kl > active_threshold).sum()) if has_posterior else float("nan"),
     }

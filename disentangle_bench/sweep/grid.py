@@ -11,10 +11,13 @@ Rules (documented in ``run_benchmark.py --help`` and docs/runner.md):
   configurations hash alike; every unset hyperparameter is filled from ``model_defaults``.
 * ``beta_vae`` with β = 1 *is* the VAE: it becomes the ``vae`` model, and duplicates (``--models
   vae`` as well) are trained once.
-* ``architecture="auto"`` picks ``conv`` for 64×64 images and ``mlp`` otherwise;
-  ``device="auto"`` is resolved to this machine's device type (``cuda`` when present, else
-  ``cpu``) and ``precision="auto"`` on it (bf16 only with native bf16 instructions), so the
-  recorded config and the model id say what actually trains.
+* ``architecture="auto"`` takes the preset's network (the cpu preset's ``mlp``); a preset
+  with ``auto`` picks ``conv`` for 64×64 images and ``mlp`` otherwise; ``device="auto"`` is
+  resolved to this machine's device type (``cuda`` when present, else ``cpu``) and
+  ``precision="auto"`` on it (bf16 only with native bf16 instructions), so the recorded config
+  and the model id say what actually trains.
+* AnnealedVAE's ``iteration_threshold`` scales with the run's steps (a third of them, the
+  study's 100,000 of 300,000) unless given with ``--grid annealed_vae.iteration_threshold=N``.
 * Metric protocols: the metric's defaults, then the preset's overrides, then the user's.
 """
 
@@ -60,6 +63,7 @@ class SweepRequest:
     metrics: list[str] | None = None
     protocol: dict[str, dict[str, Any]] = field(default_factory=dict)
     eval_seeds: list[int] = field(default_factory=lambda: [0])
+    eval_every: int = 0
 
 
 def parse_value(text: str) -> Any:
@@ -148,11 +152,14 @@ def _alias(model: str, hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def resolve_metrics(requested: list[str] | None, preset: Preset) -> list[str]:
-    """Requested metric names (checked), or every registered metric the preset keeps."""
+    """Requested metric names (checked), every registered metric for ``["all"]``, or (nothing
+    requested) every registered metric the preset keeps."""
     from ..metrics import check_metric_names, list_metrics
 
     if requested is None:
         return [name for name in list_metrics() if name not in preset.exclude_metrics]
+    if list(requested) == ["all"]:  # every registered metric, the preset's exclusions too
+        return list_metrics()
     check_metric_names(list(requested))
     return list(dict.fromkeys(requested))
 
@@ -179,6 +186,10 @@ def resolve_protocol(metrics: list[str], preset: Preset,
                     valid = ", ".join(sorted(resolved)) or "none"
                     raise ValueError(f"{source}: metric {name!r} has no protocol parameter "
                                      f"{param!r}; its parameters: {valid}")
+                if isinstance(resolved[param], list):  # a list parameter takes V1,V2,...
+                    value = list(value) if isinstance(value, (list, tuple)) else [value]
+                elif isinstance(value, list):
+                    raise ValueError(f"{source}: {name}.{param} takes one value, got {value}")
                 resolved[param] = cast_like(value, resolved[param], where=f"{name}.{param}")
         validate_protocol(name, resolved)
         protocol[name] = resolved
@@ -204,7 +215,9 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             for run in model_runs(model, request.grids.get(model, {}))]
     check_dataset_options(request.dataset, request.dataset_kwargs)
     dataset = get_dataset(request.dataset, **request.dataset_kwargs)
-    architecture = resolve_architecture(request.architecture, dataset.observation_shape)
+    architecture = resolve_architecture(
+        preset.architecture if request.architecture == "auto" else request.architecture,
+        dataset.observation_shape)
     metrics = resolve_metrics(request.metrics, preset)
     protocol = resolve_protocol(metrics, preset, request.protocol)
     artifacts = {**DEFAULT_ARTIFACTS, **preset.artifacts}
@@ -213,12 +226,13 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     device = resolve_device_type(request.device)
     precision = resolve_precision(_pick(request.precision, preset.precision),
                                   resolve_device(device))
+    steps = _pick(request.steps, preset.steps)
     specs: dict[str, RunSpec] = {}
     for (model, hparams), seed in itertools.product(runs, request.seeds):
+        hparams = _scale_to_budget(model, hparams, steps, request.grids.get(model, {}))
         config = TrainConfig(
             model=model, hparams=hparams, dataset=request.dataset,
-            dataset_kwargs=dict(request.dataset_kwargs),
-            steps=_pick(request.steps, preset.steps),
+            dataset_kwargs=dict(request.dataset_kwargs), steps=steps,
             batch_size=_pick(request.batch_size, preset.batch_size),
             lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=request.latent_dim,
             architecture=architecture, device=device,
@@ -229,9 +243,20 @@ def expand(request: SweepRequest) -> list[RunSpec]:
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
                        eval_seeds=tuple(dict.fromkeys(int(s) for s in request.eval_seeds)),
                        preset=preset.name, version=__version__, artifacts=artifacts,
-                       plugins=plugin_record())
+                       plugins=plugin_record(), eval_every=request.eval_every)
         specs.setdefault(spec.run_id, spec)
     return list(specs.values())
+
+
+def _scale_to_budget(model: str, hparams: dict[str, Any], steps: int,
+                     given: dict[str, list[Any]]) -> dict[str, Any]:
+    """Schedules set in training steps follow the run's budget unless given explicitly:
+    AnnealedVAE's ``iteration_threshold`` becomes ``scaled_iteration_threshold(steps)``."""
+    from ..models.annealed_vae import scaled_iteration_threshold
+
+    if model == "annealed_vae" and "iteration_threshold" not in given:
+        return {**hparams, "iteration_threshold": scaled_iteration_threshold(steps)}
+    return hparams
 
 
 def check_dataset_options(name: str, options: dict[str, Any]) -> None:

@@ -23,6 +23,11 @@ in docs/architecture.md and docs/runner.md):
   metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
   disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
   active dimension; see :data:`DLIB_DEGENERATE`);
+* with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
+  ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from the model's
+  eval_log.csv);
+* ``<metric>.<score>@lo`` / ``@hi``: the 95 % interval of a score from this evaluation's own
+  sample, where one was computed (MIG: a bootstrap of the evaluation rows);
 * timings: ``train_seconds`` (the model's), ``metrics_seconds`` (this seed's evaluations),
   ``seconds`` (their sum).
 
@@ -40,11 +45,11 @@ from typing import Any
 import pandas as pd
 
 from .spec import EvalSpec, model_label
-from .store import RunStatus, RunStore
+from .store import EVAL_LOG, RunStatus, RunStore
 
 IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "source", "model", "dataset", "seed",
                     "eval_seed"]
-SUMMARY_COLUMNS = ["reconstruction", "kl", "active_units"]
+SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
 REPAIR = "re-run the sweep (or `run_benchmark.py evaluate DIR`) to rewrite it"
 
 
@@ -145,6 +150,7 @@ def _rows(store: RunStore, model_id: str, evaluation: dict[str, Any] | None) -> 
         return [{**base, "status": status.value, "error": reason}]
     trained = store.read_trained(model_id) or {}
     base["train_seconds"] = trained.get("train_seconds")
+    base.update(along_training_columns(store.model_dir(model_id) / EVAL_LOG))
     if evaluation is not None:
         return _expected_rows(store, model_id, base, trained, evaluation)
     return _stored_rows(store, model_id, base, trained)
@@ -224,13 +230,14 @@ def _scored_row(base: dict[str, Any], trained: dict[str, Any], seed: float,
     row.update(trained.get("summary", {}))
     row["summary_source"] = "artifacts" if trained.get("summary") else None
     unsupervised = results.get("unsupervised", {}).get("scores", {})
-    for ours, theirs in (("reconstruction", "reconstruction_nll"), ("kl", "kl_total"),
-                         ("active_units", "active_units")):
+    # reconstruction stays the model's (sampled-z, as disentanglement_lib reports it)
+    for ours, theirs in (("kl", "kl_total"), ("active_units", "active_units")):
         if isinstance(unsupervised.get(theirs), (int, float)):
             row[ours] = unsupervised[theirs]
             row["summary_source"] = "unsupervised"
     row.update(flatten_scores(results))
     row.update(undefined_scores(results))
+    row.update(run_intervals(results))
     metrics_seconds = sum(float(r.get("seconds") or 0.0) for r in results.values())
     row["metrics_seconds"] = metrics_seconds
     row["seconds"] = float(base.get("train_seconds") or 0.0) + metrics_seconds
@@ -284,9 +291,56 @@ def undefined_scores(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Marks the per-run interval columns ``<metric>.<score>@lo`` / ``@hi`` (not scores).
+RUN_INTERVAL_MARK = "@"
+
+
+def run_intervals(metrics: dict[str, Any]) -> dict[str, float]:
+    """``<metric>.<score>@lo`` / ``@hi``: the run's own interval of a score from its
+    evaluation sample (``metrics.evaluate(..., bootstrap=B)``: a bootstrap of the evaluation
+    rows), where the metric stored one."""
+    out: dict[str, float] = {}
+    for name, result in metrics.items():
+        if name.startswith("_") or not isinstance(result, dict):
+            continue
+        for score, bounds in (result.get("interval") or {}).get("scores", {}).items():
+            low, high = (math.nan if v is None else float(v) for v in bounds)
+            out[f"{name}.{score}{RUN_INTERVAL_MARK}lo"] = low
+            out[f"{name}.{score}{RUN_INTERVAL_MARK}hi"] = high
+    return out
+
+
+#: Scores of eval_log.csv (``--eval-every``) summarised per run; higher is better for each.
+ALONG_TRAINING_SCORES = ("factor_vae.eval_accuracy", "mig.discrete_mig")
+
+
+def along_training_columns(path: Path) -> dict[str, float]:
+    """``<score>_drop_over_training`` for each of :data:`ALONG_TRAINING_SCORES` in a run's
+    eval_log.csv: the best checkpoint's score minus the last one's (0 = never worse than at
+    its best; large = training longer lost what it had). NaN with fewer than 2 checkpoints;
+    nothing when the run has no eval_log.csv."""
+    try:
+        log = pd.read_csv(path).sort_values("step")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return {}
+    out = {}
+    for score in ALONG_TRAINING_SCORES:
+        values = pd.to_numeric(log.get(score), errors="coerce") if score in log else None
+        if values is None:
+            continue
+        finite = values.dropna()
+        enough = len(finite) >= 2 and math.isfinite(values.iloc[-1])
+        out[f"{score}_drop_over_training"] = (float(finite.max() - values.iloc[-1]) if enough
+                                              else math.nan)
+    return out
+
+
 def _add_labels(frame: pd.DataFrame) -> None:
-    """``label``: the model with its hyperparameters (only those that vary within the model in
-    this frame when it has more than two); external entries keep their name and source."""
+    """``label``: the model with its hyperparameters, one rule for every model: those that vary
+    among the model's runs in this frame, or all of them when none varies (``ae``, ``vae``:
+    none). So ``beta_vae(beta=2)``, ``beta_vae(beta=4)`` in a β sweep, and
+    ``factor_vae(discriminator_depth=6, discriminator_width=1000, gamma=40)`` alone. External
+    entries keep their name and source."""
     hp_cols = hparam_columns(frame)
     labels = []
     given = frame["label"] if "label" in frame else pd.Series(None, index=frame.index)
@@ -298,8 +352,7 @@ def _add_labels(frame: pd.DataFrame) -> None:
         varied = tuple(c.removeprefix("hparams.") for c in hp_cols
                        if same_model[c].nunique(dropna=True) > 1)
         hparams = {c.removeprefix("hparams."): row[c] for c in hp_cols if _present(row[c])}
-        # few hyperparameters: show them all (beta_vae(beta=4)); many: only the swept ones
-        labels.append(model_label(row["model"], hparams, None if len(hparams) <= 2 else varied))
+        labels.append(model_label(row["model"], hparams, varied or None))
     frame["label"] = labels
 
 

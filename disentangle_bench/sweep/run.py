@@ -2,10 +2,11 @@
 
 The two halves are independent. Training (skipped when ``trained.json`` is valid) writes, each
 atomically, into ``models/<model_id>/``: config.json → checkpoints (by training, resumable) →
-train_log.csv → artifacts.npz → trained.json, last. Evaluation then computes only the (metric,
-protocol, seed) combinations not yet stored, each written as its own
-``evals/<eval_id>.json``. A failure is recorded (error.json for training, ``<eval_id>.error.json``
-for an evaluation) with its traceback and does not propagate (the sweep goes on);
+train_log.csv (and eval_log.csv with ``--eval-every``) → artifacts.npz → trained.json, last.
+Evaluation then computes only the (metric, protocol, seed) combinations not yet stored, each
+written as its own ``evals/<eval_id>.json``. A failure is recorded (error.json for training,
+``<eval_id>.error.json`` for an evaluation) with its traceback and does not propagate (the
+sweep goes on);
 ``KeyboardInterrupt`` and ``SystemExit`` do propagate.
 """
 
@@ -23,11 +24,16 @@ from .spec import EvalSpec, RunSpec
 from .store import (
     ARTIFACTS,
     CHECKPOINT_DIR,
+    EVAL_LOG,
     TRAIN_LOG,
     RunStatus,
     RunStore,
     environment_summary,
 )
+
+#: Bootstrap resamples of the evaluation rows behind each run's own intervals (MIG only: the
+#: metrics whose bootstrap is cheap; benchmarks/interval_cost.py measures the cost).
+RUN_BOOTSTRAP = 200
 
 #: Latents whose mean KL to the prior exceeds this many nats count as active units.
 ACTIVE_UNIT_THRESHOLD = 0.01
@@ -103,12 +109,14 @@ def run_one(spec: RunSpec, store_root: Path | str, *, progress: bool = True,
 def _train_and_store(spec: RunSpec, store: RunStore, model_dir: Path, *, progress: bool) -> Any:
     """Train (or resume), then write train_log.csv, artifacts.npz and, last, trained.json."""
     from ..data import get_dataset
-    from ..training import TrainConfig, train
+    from ..training import StepCallback, TrainConfig, train
     from .artifacts import compute_artifacts, summarize_artifacts
 
     start = time.perf_counter()
+    callback = (StepCallback(spec.eval_every, _AlongTraining(spec, model_dir))
+                if spec.eval_every else None)
     trained = train(TrainConfig.from_dict(spec.train), out_dir=model_dir / CHECKPOINT_DIR,
-                    progress=progress)
+                    progress=progress, callback=callback)
     train_seconds = time.perf_counter() - start
     write_text_atomic(model_dir / TRAIN_LOG, trained.log_csv())
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
@@ -124,6 +132,62 @@ def _train_and_store(spec: RunSpec, store: RunStore, model_dir: Path, *, progres
         "environment": environment_summary(),
     })
     return trained
+
+
+#: The cheap subset scored along training (``--eval-every``): sizes of the metrics' smoke
+#: protocol for MIG and the FactorVAE score, and KL / reconstruction on ALONG_IMAGES images.
+ALONG_METRICS = {"mig": {"num_train": 1000},
+                 "factor_vae": {"batch_size": 16, "num_train": 300, "num_eval": 150,
+                                "num_variance_estimate": 1000}}
+ALONG_IMAGES = 500
+
+
+def training_scores(dataset: Any, trained: Any, eval_seed: int) -> dict[str, float]:
+    """The along-training scores of one checkpoint: ``mig.discrete_mig``,
+    ``factor_vae.eval_accuracy``, ``kl`` (total, nats) and ``reconstruction`` (nats/image) on
+    the cheap subset (:data:`ALONG_METRICS`, :data:`ALONG_IMAGES`), all at ``eval_seed`` so
+    every checkpoint sees the same samples."""
+    import numpy as np
+
+    from ..metrics import evaluate, kl_to_standard_normal
+
+    results = evaluate(dataset, trained.encode, list(ALONG_METRICS), seed=eval_seed,
+                       overrides=ALONG_METRICS, n_jobs=1)
+    row = {"mig.discrete_mig": results["mig"]["scores"]["discrete_mig"],
+           "factor_vae.eval_accuracy": results["factor_vae"]["scores"]["eval_accuracy"]}
+    images = dataset.sample_observations(ALONG_IMAGES, np.random.default_rng([eval_seed, 7]))
+    row["reconstruction"] = float(np.mean(trained.reconstruction_nll(images)))
+    if getattr(trained, "has_posterior", True):
+        row["kl"] = float(np.sum(kl_to_standard_normal(*trained.posterior(images))))
+    return {k: float(v) if v is not None else float("nan") for k, v in row.items()}
+
+
+class _AlongTraining:
+    """The ``--eval-every`` callback: scores the checkpoint and rewrites eval_log.csv (one row
+    per step, atomically; rows of a previous, interrupted attempt are kept)."""
+
+    def __init__(self, spec: RunSpec, run_dir: Path):
+        self.spec, self.path = spec, run_dir / EVAL_LOG
+        self.dataset = None
+
+    def __call__(self, step: int, trained: Any) -> None:
+        import pandas as pd
+
+        from ..data import get_dataset
+
+        if self.dataset is None:
+            self.dataset = get_dataset(self.spec.dataset, **self.spec.train.get("dataset_kwargs",
+                                                                                 {}))
+        started = time.perf_counter()
+        row = {"step": step, **training_scores(self.dataset, trained, self.spec.eval_seed)}
+        row["seconds"] = time.perf_counter() - started
+        try:
+            rows = pd.read_csv(self.path)
+            rows = rows[rows["step"] != step]
+        except (OSError, ValueError, pd.errors.EmptyDataError):
+            rows = pd.DataFrame()
+        table = pd.concat([rows, pd.DataFrame([row])]).sort_values("step")
+        write_text_atomic(self.path, table.to_csv(index=False))
 
 
 def load_trained(model_dir: Path | str) -> Any:
@@ -181,7 +245,8 @@ def _score_and_store(store: RunStore, model_id: str, dataset: Any,
     results = evaluate(dataset, functions["represent"], [e.metric for e in group],
                        seed=group[0].seed, overrides={e.metric: e.protocol for e in group},
                        posterior=functions.get("posterior"),
-                       reconstruction_nll=functions.get("reconstruction_nll"), n_jobs=n_jobs)
+                       reconstruction_nll=functions.get("reconstruction_nll"), n_jobs=n_jobs,
+                       bootstrap=RUN_BOOTSTRAP)
     environment = {**environment_summary(), **_stringify(results.get("_environment", {}))}
     for evaluation in group:
         store.write_eval(model_id, evaluation, results[evaluation.metric], environment)
@@ -196,13 +261,17 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     it."""
     from ..data import get_dataset
     from ..metrics import evaluate
+    from ..plugins import ensure_plugins
     from .artifacts import compute_artifacts
+
+    ensure_plugins(spec.plugins)  # e.g. the regression check rescoring a plugin's metric
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
     functions = represent_functions(trained)
     scores = evaluate(dataset, functions["represent"], list(spec.metrics), seed=eval_seed,
                       overrides=spec.protocol, posterior=functions["posterior"],
-                      reconstruction_nll=functions["reconstruction_nll"], n_jobs=n_jobs)
+                      reconstruction_nll=functions["reconstruction_nll"], n_jobs=n_jobs,
+                      bootstrap=RUN_BOOTSTRAP)
     arrays = compute_artifacts(trained, dataset, seed=ARTIFACT_SEED, settings=spec.artifacts)
     scores["_dataset"] = dataset_provenance(dataset)
     return scores, arrays
@@ -215,16 +284,16 @@ def dataset_provenance(dataset: Any) -> dict[str, Any]:
 
 
 def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
-    """``reconstruction`` (nats/image), ``kl`` (nats) and ``active_units``: from the
-    ``unsupervised`` metric when it ran (its protocol's sample), else from the artifacts'
-    ``eval_images`` sample; ``summary_source`` says which."""
+    """``reconstruction`` (the objective's sampled-z term, as disentanglement_lib reports it)
+    and ``reconstruction_posterior_mean`` (nats/image), both on the artifacts' ``eval_images``
+    sample; ``kl`` (nats) and ``active_units``: from the ``unsupervised`` metric when it ran
+    (its protocol's sample), else from the artifacts; ``summary_source`` says which."""
     from .artifacts import summarize_artifacts
 
     summary = summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD)
     summary["summary_source"] = "artifacts"
     unsupervised = scores.get("unsupervised", {}).get("scores", {})
-    for ours, theirs in (("reconstruction", "reconstruction_nll"), ("kl", "kl_total"),
-                         ("active_units", "active_units")):
+    for ours, theirs in (("kl", "kl_total"), ("active_units", "active_units")):
         if isinstance(unsupervised.get(theirs), (int, float)):
             summary[ours] = unsupervised[theirs]
             summary["summary_source"] = "unsupervised"

@@ -41,8 +41,8 @@ class SweepSummary:
         """Human-readable summary: counts, then one line per failed run with its reason."""
         actions = ("cached", "trained", "resumed", "evaluated", "skipped", "failed")
         counts = ", ".join(f"{self.count(a)} {a}" for a in actions if self.count(a))
-        runs = "run" if len(self.run_ids) == 1 else "runs"
-        lines = [f"{len(self.run_ids)} {runs} ({counts}) in {self.seconds:.0f} s"]
+        total = len(self.run_ids)
+        lines = [f"{total} run{'' if total == 1 else 's'} ({counts}) in {self.seconds:.0f} s"]
         for run_id, reason in self.failures.items():
             lines.append(f"FAILED {self.labels.get(run_id, run_id)} [{run_id}]: {reason}")
         return lines

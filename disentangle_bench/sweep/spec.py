@@ -62,7 +62,7 @@ class EvalSpec:
     metric: str
     protocol: dict[str, Any]
     seed: int
-    version: str
+    version: int
 
     @classmethod
     def of(cls, metric: str, protocol: dict[str, Any], seed: int) -> EvalSpec:
@@ -103,14 +103,19 @@ class RunSpec:
     artifacts: dict[str, Any] = field(default_factory=dict)
     #: ``plugins.plugin_record()`` when planned: each loaded plugin and its version.
     plugins: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Score checkpoints every this many training steps on a cheap subset (0: never).
+    eval_every: int = 0
 
     # --- identity -------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
         """The hashed part of the trained model (:func:`model_identity`), with the loaded
         plugins when there are any (a plugin may add or replace a model, metric or dataset, so
-        a changed plugin is a new model; without plugins the ids are as before plugins)."""
+        a changed plugin is a new model) and ``eval_every`` when set (scoring along training
+        adds an output, eval_log.csv, to the model); without them the ids are as before."""
         identity = model_identity(self.train)
-        return {**identity, "plugins": self.plugins} if self.plugins else identity
+        extra = {"plugins": self.plugins} if self.plugins else {}
+        extra.update({"eval_every": self.eval_every} if self.eval_every else {})
+        return {**identity, **extra}
 
     @property
     def config_hash(self) -> str:
@@ -177,6 +182,7 @@ class RunSpec:
             version=str(record.get("version", __version__)),
             artifacts=dict(record.get("artifacts", {})),
             plugins={k: dict(v) for k, v in record.get("plugins", {}).items()},
+            eval_every=int(record.get("eval_every", 0)),
         )
 
     def label(self) -> str:

@@ -6,6 +6,7 @@ Layout (``root`` is the sweep's ``--out`` directory)::
     root/models/<model_id>/config.json        what was trained (written before training starts)
     root/models/<model_id>/checkpoint/        training's out_dir: checkpoints, then model.pt
     root/models/<model_id>/train_log.csv
+    root/models/<model_id>/eval_log.csv       scores of checkpoints along training (--eval-every)
     root/models/<model_id>/artifacts.npz      arrays for the figures (traversals, KL/dim, ...)
     root/models/<model_id>/trained.json       written LAST of the model: marks it finished
     root/models/<model_id>/error.json         instead, when training failed
@@ -45,6 +46,7 @@ CONFIG = "config.json"
 TRAINED = "trained.json"
 ERROR = "error.json"
 TRAIN_LOG = "train_log.csv"
+EVAL_LOG = "eval_log.csv"
 ARTIFACTS = "artifacts.npz"
 CHECKPOINT_DIR = "checkpoint"
 EVALS_DIR = "evals"

@@ -3,6 +3,7 @@
 from .config import DEVICES, PRECISIONS, TRAINING_NUMERICS_VERSION, TrainConfig
 from .loop import (
     ConfigMismatch,
+    StepCallback,
     TrainingDiverged,
     cpu_has_native_bf16,
     deterministic_torch,
@@ -19,6 +20,7 @@ __all__ = [
     "PRECISIONS",
     "TRAINING_NUMERICS_VERSION",
     "ConfigMismatch",
+    "StepCallback",
     "TrainConfig",
     "TrainedModel",
     "TrainingDiverged",

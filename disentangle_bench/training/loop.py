@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,7 @@ def train(
     progress: bool = True,
     dataset: GroundTruthDataset | None = None,
     stop_at: int | None = None,
+    callback: StepCallback | None = None,
 ) -> TrainedModel:
     """Train ``config`` and return the :class:`TrainedModel`.
 
@@ -123,7 +125,8 @@ def train(
     to use instead of ``get_dataset(config.dataset, **config.dataset_kwargs)`` (its ``name``
     must equal ``config.dataset``). ``stop_at``: stop early once this many steps are done,
     writing a checkpoint — an interruption on purpose (tests, time-sliced schedulers); the
-    returned model has ``finished == False``.
+    returned model has ``finished == False``. ``callback``: a :class:`StepCallback` called
+    during training (e.g. to score checkpoints); it never changes the training numbers.
 
     Raises :class:`TrainingDiverged` on a non-finite loss (the last checkpoint stays intact)
     and :class:`ConfigMismatch` if ``out_dir`` belongs to another config.
@@ -142,7 +145,7 @@ def train(
         if out is not None and (out / CHECKPOINT_FILE).exists():
             run.restore(out / CHECKPOINT_FILE)
         last = config.steps if stop_at is None else min(config.steps, max(stop_at, run.step))
-        run.train_until(last, out, progress)
+        run.train_until(last, out, progress, callback)
     trained = TrainedModel(
         run.model, config, run.log,
         observation_shape=dataset.observation_shape, step=run.step, device=device,
@@ -150,6 +153,22 @@ def train(
     if out is not None and trained.finished:
         trained.save(out)
     return trained
+
+
+@dataclass(frozen=True)
+class StepCallback:
+    """``function(step, model)`` after every ``every``-th step and after the last one, in the
+    steps trained by this call (a resumed run calls it only for the steps it trains), once
+    that step's checkpoint is written. ``model`` is a :class:`TrainedModel` view of the
+    weights at that step (eval mode); training continues in train mode afterwards, with the
+    same numbers as without the callback (no generator or batch depends on it)."""
+
+    every: int
+    function: Callable[[int, TrainedModel], None]
+
+    def __post_init__(self) -> None:
+        if int(self.every) < 1:
+            raise ValueError(f"StepCallback.every must be >= 1, got {self.every}")
 
 
 def time_training_steps(
@@ -196,7 +215,8 @@ class _Run:
         self.extra_names: list[str] | None = None
 
     # ---- the loop -----------------------------------------------------------------------------
-    def train_until(self, last: int, out: Path | None, progress: bool) -> None:
+    def train_until(self, last: int, out: Path | None, progress: bool,
+                    callback: StepCallback | None = None) -> None:
         config = self.config
         bar = tqdm(
             total=config.steps, initial=self.step, disable=not progress, unit="step",
@@ -205,12 +225,23 @@ class _Run:
         window_start = time.perf_counter()
         try:
             with training_section():
-                self._steps(last, out, bar, window_start)
+                self._steps(last, out, bar, window_start, callback)
         finally:
             bar.close()
         self._check_finite(out)
 
-    def _steps(self, last: int, out: Path | None, bar: Any, window_start: float) -> None:
+    def _call(self, callback: StepCallback) -> None:
+        self._check_finite(None)
+        view = TrainedModel(self.model, self.config, list(self.log),
+                            observation_shape=self.dataset.observation_shape, step=self.step,
+                            device=self.device)
+        try:
+            callback.function(self.step, view)
+        finally:
+            self.model.train()
+
+    def _steps(self, last: int, out: Path | None, bar: Any, window_start: float,
+               callback: StepCallback | None = None) -> None:
         config = self.config
         while self.step < last:
             if stop_requested():  # Ctrl-C: stop between steps, with a checkpoint
@@ -236,6 +267,11 @@ class _Run:
             if out is not None and checkpoint_due:
                 self._check_finite(out)
                 self.save_checkpoint(out / CHECKPOINT_FILE)
+            if callback is not None and (self.step % callback.every == 0
+                                         or self.step == config.steps):
+                started = time.perf_counter()
+                self._call(callback)
+                window_start += time.perf_counter() - started  # not training time
 
     def _train_step(self, step: int) -> torch.Tensor:
         """One optimisation step; returns the step's stats as one small fp32 tensor (no sync)."""
