@@ -11,6 +11,7 @@ dataset file and verifies its checksum.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import textwrap
@@ -530,8 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", default="local", choices=list_executors(),
                      help="where runs execute (default local)")
     run.add_argument("--jobs", type=int, default=1,
-                     help="runs at once (local: 1 = in-process, N = N spawned processes with "
-                          "cores/N torch threads each)")
+                     help="runs at once (local: 1 = in-process, N = N spawned processes)")
+    run.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="torch threads per run (default: OMP_NUM_THREADS when set, else the "
+                          "cores free at the start, i.e. cores minus the load average, divided "
+                          "by --jobs); the count changes the last digits, each run records it")
     for name in list_executors():
         executor_class(name).add_arguments(run)
     run.add_argument("--out", metavar="DIR",
@@ -564,7 +568,7 @@ def build_request(args: argparse.Namespace) -> Any:
     from .sweep.grid import SweepRequest, parse_assignment, parse_value
     from .sweep.presets import get_preset
 
-    _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "num_seeds",
+    _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "threads", "num_seeds",
                      "checkpoint_every"))
     if args.eval_every < 0:
         raise UsageError(f"--eval-every must be 0 (never) or a positive number of steps, got "
@@ -815,6 +819,10 @@ def _load_plugins(names: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Threads waiting at OpenMP barriers sleep instead of spinning: on shared cores a spinning
+    # thread takes the core its partner needs (benchmarks/shared_cores.py). Read when OpenMP
+    # starts, so set before torch is imported here and inherited by spawned workers.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         plugins, argv = _take_plugins(argv)

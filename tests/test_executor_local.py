@@ -29,9 +29,9 @@ TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
 def run_cli(out: Path, *extra: str) -> subprocess.CompletedProcess:
     command = [sys.executable, str(REPO / "run_benchmark.py"), *GRID, "--out", str(out),
                "--no-report", "--quiet", *extra]
-    # in-process runs get the thread count of a --jobs 2 worker (cores // 2): the thread count
-    # changes the last digits, and on busy shared cores extra OpenMP threads slow training
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_job(2))}
+    # both paths get the same thread count (OMP_NUM_THREADS is every run's count when set): the
+    # thread count changes the last digits
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
 
 
@@ -64,9 +64,8 @@ def _torch_threads(_: int) -> int:
 
 def test_describe_states_processes_and_threads():
     local = executor_class("local")
-    assert local(jobs=1).describe() == "local, in-process"
-    assert local(jobs=2).describe() == (
-        f"local, 2 processes × {threads_per_job(2)} torch thread(s)")
+    assert local(jobs=1, threads=3).describe() == "local, in-process, 3 torch thread(s)"
+    assert local(jobs=2, threads=1).describe() == "local, 2 processes × 1 torch thread(s)"
     with pytest.raises(ValueError, match="--jobs must be at least 1"):
         local(jobs=0)
 

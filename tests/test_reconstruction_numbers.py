@@ -67,3 +67,14 @@ def test_a_run_reports_both_named_for_what_they_are(models):
     # the unsupervised metric's mean-decoded value no longer replaces the headline
     scores = {"unsupervised": {"scores": {"reconstruction_nll": -1.0, "kl_total": 2.0}}}
     assert headline_numbers(scores, arrays)["reconstruction"] == summary["reconstruction"]
+
+
+def test_along_training_scores_use_the_same_two_reconstructions(models):
+    from disentangle_bench.sweep.run import ALONG_IMAGES, training_scores
+
+    trained = models["beta_tcvae"]
+    row = training_scores(get_dataset("tiny"), trained, eval_seed=0)
+    images = get_dataset("tiny").sample_observations(ALONG_IMAGES, np.random.default_rng([0, 7]))
+    assert row["reconstruction_posterior_mean"] == pytest.approx(
+        trained.reconstruction_nll(images).mean())
+    assert row["reconstruction"] != pytest.approx(row["reconstruction_posterior_mean"], rel=0.05)

@@ -98,14 +98,18 @@ def baseline_specs(record: dict[str, Any]) -> list[Any]:
 
 # --- running a configuration and reading its scores ----------------------------------------
 def run_specs(specs: Sequence[Any], out: Path | str, *, progress: bool = False) -> pd.DataFrame:
-    """Run ``specs`` from scratch (``force``) into the store at ``out`` in this process and
-    return their ``load_results`` rows, in ``specs`` order."""
+    """Run ``specs`` from scratch (``force``) into the store at ``out`` in this process, with
+    this process's current torch thread count, and return their ``load_results`` rows, in
+    ``specs`` order."""
+    import torch
+
     from ..sweep import RunStore, load_results, run_sweep
     from ..sweep.executors.local import LocalExecutor
     from ..sweep.results import evaluation_set
 
     store = RunStore(out)
-    run_sweep(list(specs), store, LocalExecutor(jobs=1), force=True, progress=progress)
+    executor = LocalExecutor(jobs=1, threads=torch.get_num_threads())
+    run_sweep(list(specs), store, executor, force=True, progress=progress)
     frame = load_results(out, [spec.run_id for spec in specs], evaluation=evaluation_set(specs))
     return frame.set_index("run_id").loc[[spec.run_id for spec in specs]].reset_index()
 

@@ -13,6 +13,7 @@ from .loop import (
     time_training_steps,
     train,
 )
+from .threads import free_cores, usable_cores
 from .trained_model import TrainedModel, UnsafeFileError, safe_torch_load
 
 __all__ = [
@@ -27,10 +28,12 @@ __all__ = [
     "UnsafeFileError",
     "cpu_has_native_bf16",
     "deterministic_torch",
+    "free_cores",
     "resolve_device",
     "resolve_device_type",
     "resolve_precision",
     "safe_torch_load",
     "time_training_steps",
     "train",
+    "usable_cores",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -38,10 +39,10 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..data import GroundTruthDataset, get_dataset, observation_batch
+from ..interrupt import stop_requested, training_section
 from ..models import Objective
 from ..models.base import ADAM  # noqa: F401 - re-exported: the default optimiser's settings
 from .config import TrainConfig
-from .interrupt import stop_requested, training_section
 from .trained_model import (
     MODEL_FILE,
     TrainedModel,
@@ -51,6 +52,8 @@ from .trained_model import (
 )
 
 CHECKPOINT_FILE = "checkpoint.pt"
+#: A log window this many times slower than the run's best gets a warning (see _warn_if_stalled).
+STALL_FACTOR = 5.0
 #: 2: optimiser states by the objective's group names (``Objective.optimizers``).
 CHECKPOINT_FORMAT = 2
 # Config fields that may differ on resume: they do not change the computed numbers.
@@ -213,6 +216,8 @@ class _Run:
         self.checked = 0  # how many rows of ``window`` were checked finite
         self.last_finite: list[tuple[int, float]] = []
         self.extra_names: list[str] | None = None
+        self.peak_rate = 0.0  # best images/s of a log window so far (the slow-down warning)
+        self.warned_slow = False
 
     # ---- the loop -----------------------------------------------------------------------------
     def train_until(self, last: int, out: Path | None, progress: bool,
@@ -255,6 +260,7 @@ class _Run:
             if self.step % config.log_every == 0 or self.step == config.steps:
                 self._check_finite(out)
                 row = self._log_row(time.perf_counter() - window_start)
+                self._warn_if_stalled(row["images_per_s"])
                 bar.set_postfix(
                     loss=f"{row['loss']:.2f}", recon=f"{row['reconstruction']:.2f}",
                     kl=f"{row['kl']:.2f}", refresh=False,
@@ -272,6 +278,19 @@ class _Run:
                 started = time.perf_counter()
                 self._call(callback)
                 window_start += time.perf_counter() - started  # not training time
+
+    def _warn_if_stalled(self, rate: float) -> None:
+        """Once per run: say so when a log window ran :data:`STALL_FACTOR` times slower than the
+        best one, the sign of threads stalling on cores that other processes hold."""
+        if not self.warned_slow and self.peak_rate > STALL_FACTOR * rate:
+            self.warned_slow = True
+            tqdm.write(
+                f"warning: {self.config.model} seed {self.config.seed} slowed to {rate:.0f} "
+                f"images/s from {self.peak_rate:.0f} at step {self.step}: other processes are "
+                f"using the cores its {torch.get_num_threads()} torch thread(s) wait on; run "
+                "fewer things at once, or set OMP_NUM_THREADS=1", file=sys.stderr,
+            )  # fmt: skip
+        self.peak_rate = max(self.peak_rate, rate)
 
     def _train_step(self, step: int) -> torch.Tensor:
         """One optimisation step; returns the step's stats as one small fp32 tensor (no sync)."""

@@ -45,13 +45,18 @@ class Executor(ABC):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Executor:
-        """Build the executor from parsed CLI arguments (``args.jobs`` is always present)."""
-        return cls(jobs=args.jobs)
+        """Build the executor from parsed CLI arguments (``args.jobs`` is always present,
+        ``args.threads`` when the runner's parser made them)."""
+        return cls(jobs=args.jobs, threads=getattr(args, "threads", None))
 
-    def __init__(self, jobs: int = 1):
+    def __init__(self, jobs: int = 1, threads: int | None = None):
         if jobs < 1:
             raise ValueError(f"--jobs must be at least 1, got {jobs}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {threads}")
         self.jobs = jobs
+        #: torch threads per run as asked for (``None``: the executor's default)
+        self.threads = threads
 
     def describe(self) -> str:
         """One line for the sweep header, e.g. ``local, 2 processes × 1 thread``."""

@@ -96,17 +96,18 @@ class DaskExecutor(Executor):
     def from_args(cls, args: argparse.Namespace) -> DaskExecutor:
         """The executor, checked before anything is written or trained: dask is installed and
         ``--scheduler`` (when given) answers within ``--scheduler-timeout``."""
-        executor = cls(jobs=args.jobs, scheduler=getattr(args, "scheduler", None),
+        executor = cls(jobs=args.jobs, threads=getattr(args, "threads", None),
+                       scheduler=getattr(args, "scheduler", None),
                        retries=getattr(args, "retries", DEFAULT_RETRIES),
                        connect_timeout=getattr(args, "scheduler_timeout",
                                                DEFAULT_CONNECT_TIMEOUT))
         executor.check()
         return executor
 
-    def __init__(self, jobs: int = 1, *, scheduler: str | None = None,
-                 retries: int = DEFAULT_RETRIES,
+    def __init__(self, jobs: int = 1, *, threads: int | None = None,
+                 scheduler: str | None = None, retries: int = DEFAULT_RETRIES,
                  connect_timeout: float = DEFAULT_CONNECT_TIMEOUT):
-        super().__init__(jobs)
+        super().__init__(jobs, threads)
         if retries < 0:
             raise ValueError(f"--retries must be 0 or more, got {retries}")
         if connect_timeout <= 0:
@@ -125,7 +126,18 @@ class DaskExecutor(Executor):
         if self.scheduler:
             return f"dask, scheduler {self.scheduler}"
         return (f"dask, LocalCluster of {self.jobs} processes × "
-                f"{threads_per_job(self.jobs)} torch thread(s)")
+                f"{self._torch_threads()} torch thread(s)")
+
+    def _torch_threads(self) -> int | None:
+        """Threads per task: ``--threads``, else (own LocalCluster) the free cores shared among
+        the jobs, else (external workers) ``None``: each worker's own setting."""
+        if self.threads:
+            return self.threads
+        if self.scheduler:
+            return None
+        if not hasattr(self, "_default_threads"):
+            self._default_threads = threads_per_job(self.jobs)
+        return self._default_threads
 
     def run(self, specs: Sequence[RunSpec], store_root: str, *,
             progress: bool = True) -> Iterator[TaskDone]:
@@ -133,7 +145,7 @@ class DaskExecutor(Executor):
             return
         # Workers may run in another directory: hand them an absolute path.
         root = str(Path(store_root).resolve())
-        torch_threads = None if self.scheduler else threads_per_job(self.jobs)
+        torch_threads = self._torch_threads()
         with self._connect() as client:
             yield from self._submit_and_collect(client, specs, root, torch_threads)
 

@@ -1,11 +1,14 @@
 """``local``: runs on this machine, in-process (``--jobs 1``) or in a process pool.
 
-With ``--jobs N > 1`` each worker is a fresh *spawned* process (no forked torch state) limited to
-``max(1, cores // N)`` torch threads, so N concurrent runs do not oversubscribe the cores. The
+Each run gets ``--threads`` torch threads; by default ``OMP_NUM_THREADS`` when set, else the cores
+free when the sweep starts divided among the jobs, ``max(1, free // N)``, so N concurrent runs do
+not oversubscribe the cores, and other processes on shared cores do not stall them (see
+``training.threads``). With ``--jobs N > 1`` each worker is a fresh *spawned* process (no forked
+torch state). The
 per-run training bars are shown only in-process (``--jobs 1``): N bars from N processes would
 garble the terminal, so pooled runs report through the sweep bar alone.
 
-Ctrl-C (``training.interrupt``): the first one starts no new run, asks every running run to
+Ctrl-C (``disentangle_bench.interrupt``): the first one starts no new run, asks every running run to
 write a checkpoint and stop after its current step (in a pool the parent forwards the request
 to its workers, so ``kill -INT`` on the parent alone works too), waits at most
 :data:`STOP_GRACE_SECONDS` for them, and raises ``KeyboardInterrupt``; a second one kills the
@@ -22,7 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
-from ...training import interrupt
+from ... import interrupt
 from ..run import execute_task
 from ..spec import RunSpec
 from .base import Executor, TaskDone
@@ -32,8 +35,23 @@ STOP_GRACE_SECONDS = 20.0
 
 
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
-    """Torch threads for each of ``jobs`` concurrent runs: ``max(1, cores // jobs)``."""
-    return max(1, (cores or os.cpu_count() or 1) // jobs)
+    """Torch threads for each of ``jobs`` concurrent runs: ``max(1, cores // jobs)``, where
+    ``cores`` defaults to the cores free right now (``training.free_cores``: the usable cores
+    minus the load average; on busy shared cores extra threads stall each other)."""
+    if cores is None:
+        from ...training.threads import free_cores
+
+        cores = free_cores()
+    return max(1, cores // jobs)
+
+
+def default_threads(jobs: int) -> int:
+    """Torch threads per run when ``--threads`` is not given: ``OMP_NUM_THREADS`` when set, else
+    :func:`threads_per_job` (the free cores shared among the jobs)."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return threads_per_job(jobs)
 
 
 def _init_worker(threads: int) -> None:
@@ -47,26 +65,37 @@ class LocalExecutor(Executor):
     name = "local"
     summary = "this machine: in-process for --jobs 1, else a pool of --jobs spawned processes"
 
+    def __init__(self, jobs: int = 1, threads: int | None = None):
+        super().__init__(jobs, threads)
+        #: torch threads of each run, fixed when the sweep is planned
+        self.threads = threads or default_threads(jobs)
+
     def describe(self) -> str:
         if self.jobs == 1:
-            return "local, in-process"
-        return f"local, {self.jobs} processes × {threads_per_job(self.jobs)} torch thread(s)"
+            return f"local, in-process, {self.threads} torch thread(s)"
+        return f"local, {self.jobs} processes × {self.threads} torch thread(s)"
 
     def run(self, specs: Sequence[RunSpec], store_root: str, *,
             progress: bool = True) -> Iterator[TaskDone]:
         if self.jobs == 1:
-            with interrupt.graceful_interrupts():
-                for spec in specs:
-                    outcome = execute_task(spec.to_dict(), str(store_root), progress)
-                    yield TaskDone(spec.run_id, outcome=outcome)
+            import torch
+
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            try:
+                with interrupt.graceful_interrupts():
+                    for spec in specs:
+                        outcome = execute_task(spec.to_dict(), str(store_root), progress)
+                        yield TaskDone(spec.run_id, outcome=outcome)
+            finally:
+                torch.set_num_threads(previous)
             return
         yield from self._run_pool(specs, str(store_root))
 
     def _run_pool(self, specs: Sequence[RunSpec], store_root: str) -> Iterator[TaskDone]:
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                   initializer=_init_worker,
-                                   initargs=(threads_per_job(self.jobs),))
+                                   initializer=_init_worker, initargs=(self.threads,))
         pending: dict[Future, str] = {}
         try:
             for spec in specs:

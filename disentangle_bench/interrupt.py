@@ -1,5 +1,8 @@
 """Ctrl-C that stops training cleanly: the first SIGINT asks, the second insists.
 
+Below every layer (like ``atomic``) and free of torch: the training loop checks the flag, the
+sweep's executors install the handlers and forward the request to their workers.
+
 Inside :func:`graceful_interrupts` (installed by the sweep's in-process executor and by each pool
 worker) the first SIGINT does not raise wherever the interpreter happens to be: while a training
 loop runs (:func:`training_section`) it only sets a flag, and the loop, at the end of the current
