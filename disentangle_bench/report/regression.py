@@ -116,14 +116,16 @@ def run_specs(specs: Sequence[Any], out: Path | str, *, progress: bool = False) 
 def scores_of(row: pd.Series) -> dict[str, float]:
     """Every score of one ``load_results`` row: the headline numbers (reconstruction, kl,
     active_units) and each ``<metric>.<score>`` column; NaN kept."""
-    from ..sweep.results import SUMMARY_COLUMNS
+    from ..sweep.results import RUN_INTERVAL_MARK, SUMMARY_COLUMNS
 
     scores = {}
     for column, value in row.items():
         column = str(column)
         metric = "." in column and not column.startswith("hparams.")
         is_score = column in SUMMARY_COLUMNS or metric
-        if is_score and _is_number(value) and not column.startswith(UNRECORDED_PREFIXES):
+        interval = RUN_INTERVAL_MARK in column  # a run's own interval of a score, not a score
+        if (is_score and not interval and _is_number(value)
+                and not column.startswith(UNRECORDED_PREFIXES)):
             scores[column] = float(value)
     return scores
 
@@ -462,12 +464,15 @@ def evaluate_scores(spec: Any, trained: Any, eval_seed: int) -> dict[str, float]
     ``load_results`` columns, through the same ``sweep.run.score_model`` that ``run_one`` uses
     (derivation checks that both agree at the run's own seed)."""
     from ..sweep import flatten_scores
+    from ..sweep.results import undefined_scores
     from ..sweep.run import headline_numbers, score_model
 
     results, arrays = score_model(spec, trained, eval_seed)
     summary = headline_numbers(results, arrays)
     scores = {k: float(v) for k, v in summary.items() if _is_number(v)}
     scores.update(flatten_scores(results))
+    # the <metric>.dlib_<score> columns load_results derives, so both sides have the same keys
+    scores.update({k: float(v) for k, v in undefined_scores(results).items() if _is_number(v)})
     return scores
 
 
