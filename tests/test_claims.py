@@ -207,7 +207,7 @@ def test_a_trend_over_one_seed_per_value_is_inconclusive_with_its_p(tmp_path):
     table = cl.check_trends(rising, trend(tmp_path, "increases_with:beta"))
     assert table["verdict"][0].startswith("inconclusive (p = 0.08")
     assert table["verdict"][0].endswith("n = 4 values × 1 seeds)")
-    assert "fewer than 3 seeds on a side: shown, not judged" in table["evidence"][0]
+    assert "below the minimum sample (3 seeds a side" in table["evidence"][0]
 
 
 def test_no_trend_in_noise_is_inconclusive(tmp_path):

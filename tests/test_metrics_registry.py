@@ -35,7 +35,7 @@ def test_names_and_unknown_name_error():
     assert list_metrics() == [
         "beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised",
         "irs", "mig_sup", "dcimig", "jemmig", "infomec", "sap_continuous", "downstream_logistic",
-        "downstream_gbt", "fairness",
+        "downstream_gbt", "dci_es", "fairness",
     ]
     with pytest.raises(KeyError, match="known metrics: beta_vae, factor_vae, mig"):
         check_metric_names(["mig", "bogus"])

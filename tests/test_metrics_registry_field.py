@@ -26,7 +26,7 @@ def test_all_names_every_metric_and_cpu_leaves_out_the_costliest():
     cpu = get_preset("cpu")
     assert resolve_metrics(["all"], cpu) == list_metrics()
     default = resolve_metrics(None, cpu)
-    assert not {"fairness", "downstream_logistic", "infomec"} & set(default)
+    assert not {"fairness", "downstream_logistic", "infomec", "dci_es"} & set(default)
     assert {"irs", "jemmig", "downstream_gbt"} <= set(default)
 
 

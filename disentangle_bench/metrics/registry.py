@@ -17,6 +17,7 @@ from .beta_vae import beta_vae_factor_draws, beta_vae_score
 from .bootstrap import INTERVAL_KEY, bootstrap_result
 from .code_cache import DEFAULT_MAX_CACHE_BYTES, build_code_cache
 from .dci import dci, dci_fast
+from .dci_es import DEPTHS, dci_es
 from .dcimig import dcimig
 from .downstream import PREDICTORS, downstream_task
 from .factor_vae import factor_vae_factor_draws, factor_vae_score
@@ -270,6 +271,10 @@ def _downstream(inputs: MetricInputs, p: dict) -> dict:
                            seed=p[SEED_KEY], n_jobs=inputs.n_jobs)
 
 
+def _dci_es(inputs: MetricInputs, p: dict) -> dict:
+    return dci_es(*_train_test(inputs, p), depths=p["depths"], seed=p[SEED_KEY])
+
+
 def _fairness(inputs: MetricInputs, p: dict) -> dict:
     return fairness(inputs.dataset, inputs.represent, seed=p[SEED_KEY], num_train=p["num_train"],
                     num_test_points_per_class=p["num_test_points_per_class"],
@@ -338,6 +343,19 @@ for _name, _predictor, _label in (("downstream_logistic", "logistic_regression_c
         headline_scores=("mean_test_accuracy",),
         score_labels={"mean_test_accuracy": f"downstream {_label}: mean test accuracy"},
     ))
+register_metric(MetricSpec(
+    name="dci_es", compute=_dci_es, kind="samples", display_name="DCI-ES",
+    protocol={"num_train": 10000, "num_test": 5000, "depths": list(DEPTHS)},
+    presets={"smoke": dict(_SMOKE_SAMPLES), "cpu": dict(_CPU_SAMPLES),
+             "smoke-sweep": dict(_SWEEP_SMOKE_SAMPLES)},
+    rules={"num_train": _SAMPLES, "num_test": _POSITIVE,
+           "depths": Rule(lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+                          and all(isinstance(d, int) and d >= 1 for d in v),
+                          "a non-empty list of tree depths >= 1 (the probe capacities)")},
+    headline_scores=("explicitness",),
+    score_labels={"explicitness": "DCI-ES explicitness", "size": "DCI-ES size"},
+    hidden_scores=r"explicitness_\d+",
+))
 register_metric(MetricSpec(
     name="fairness", compute=_fairness, kind="interventions", display_name="unfairness",
     protocol={"num_train": 10000, "num_test_points_per_class": 100, "predictor": "gbt",

@@ -406,7 +406,8 @@ def judge_trends(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
         if in_family[i]:
             note = f"Holm-adjusted over the {size} claims tested here: p = {format_p(adjusted)}"
         else:
-            note = (f"fewer than {MIN_SEEDS} seeds on a side: shown, not judged"
+            note = (f"below the minimum sample ({MIN_SEEDS} seeds a side, {MIN_RANK_RUNS} "
+                    f"runs for a rank correlation): shown, not judged"
                     if not row["enough"] else "no test possible")
         table.iat[i, table.columns.get_loc("evidence")] = f"{row['evidence']}; {note}"
         table.iat[i, table.columns.get_loc("verdict")] = trend_verdict(

@@ -298,6 +298,11 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
             handles[MODEL_NAMES.get(curve, curve)] = ax.errorbar(
                 stats.index, stats["mean"], yerr=_yerr(stats), color=color,
                 marker="o", markersize=3.5, linewidth=1.2, capsize=2, zorder=4)
+            finite, total = int(stats["finite"].sum()), int(stats["n"].sum())
+            if finite < total:  # undefined scores are named, never silently missing
+                ax.text(0.02, 0.98 - 0.09 * index, f"{MODEL_NAMES.get(curve, curve)}: "
+                        f"{finite}/{total} runs finite", transform=ax.transAxes, ha="left",
+                        va="top", fontsize=6, color="#a40000")
         for index, (label, data) in enumerate(references.groupby("label", sort=False)):
             y = pd.to_numeric(data[column], errors="coerce").dropna()
             if y.empty:
@@ -312,6 +317,7 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
             handles[model_display(label)] = line
         if log_x:
             ax.set_xscale("log", base=2)
+            ax.set_xlim(xs.min() / 1.4, xs.max() * 1.4)  # also when no curve point is finite
             ax.set_xticks(xs)
             ax.set_xticklabels([_tick(x) for x in xs])
             ax.minorticks_off()
