@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from disentangle_bench.data import GroundTruthDataset
-from disentangle_bench.metrics import dci, evaluate
+from disentangle_bench.metrics import dci, evaluate, list_metrics
 
 DSPRITES_SIZES = (1, 3, 6, 40, 32, 32)
 NAMES = ("color", "shape", "scale", "orientation", "posX", "posY")
@@ -206,7 +206,8 @@ def suite_sizes(name: str) -> tuple[str, dict]:
     return preset.metric_preset, preset.protocol
 
 
-def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off")) -> None:
+def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off"),
+                     metrics=BASELINE_METRICS) -> None:
     """The suite on dsprites-procedural with the code cache (``on``: taken even where ``auto``
     would see no saving, to check the scores) and without (``off``)."""
     from disentangle_bench.data import get_dataset
@@ -217,8 +218,7 @@ def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off")) -> Non
     for mode in modes:
         started = time.perf_counter()
         results[mode] = evaluate(
-            dataset, model.encode, BASELINE_METRICS, preset=preset, overrides=overrides,
-            n_jobs=n_jobs,
+            dataset, model.encode, list(metrics), preset=preset, overrides=overrides, n_jobs=n_jobs,
             posterior=model.posterior, reconstruction_nll=model.reconstruction_nll,
             code_cache=mode,
         )
@@ -227,8 +227,7 @@ def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off")) -> Non
     if set(modes) != {"on", "off"}:
         mode = modes[0]
         print(f"{sizes}: code_cache={mode} only, {totals[mode]:.1f} s;",
-              {n: round(r["seconds"], 1) for n, r in results[mode].items()
-               if not n.startswith("_")},
+              {n: round(results[mode][n]["seconds"], 1) for n in metrics},
               results[mode]["_code_cache"], flush=True)
         return
     cache = results["on"]["_code_cache"]
@@ -237,7 +236,7 @@ def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off")) -> Non
           f"encoded {cache['encoded_images']:,} images, {cache['bytes'] / 2**20:.1f} MiB, "
           f"{cache['misses']} misses; code_cache='auto' takes the {auto} path")
     print(f"{'metric':<26}{'cached s':>10}{'direct s':>10}")
-    for name in BASELINE_METRICS:
+    for name in metrics:
         print(f"{name:<26}{results['on'][name]['seconds']:>10.1f}"
               f"{results['off'][name]['seconds']:>10.1f}")
     print(f"{'(shared i.i.d. draws)':<26}{results['on']['_sampling']['seconds']:>10.1f}"
@@ -245,7 +244,7 @@ def time_model_suite(model, sizes: str, n_jobs: int, modes=("on", "off")) -> Non
     print(f"{'(code cache: plan+encode)':<26}{cache['seconds']:>10.1f}{0.0:>10.1f}")
     print(f"{'total':<26}{totals['on']:>10.1f}{totals['off']:>10.1f}")
     identical = all(results["on"][n]["scores"] == results["off"][n]["scores"]
-                    for n in BASELINE_METRICS)
+                    for n in metrics)
     print(f"{sizes}: direct / cached = {totals['off'] / totals['on']:.2f}x; "
           f"scores identical: {identical}", flush=True)
 
@@ -266,6 +265,8 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", choices=("paper", "cpu"),
                         default=["paper", "cpu"])
     parser.add_argument("--jobs", type=int, default=1, help="n_jobs of the classifiers")
+    parser.add_argument("--metrics", nargs="+", default=list(BASELINE_METRICS),
+                        help="with --model: metrics to time ('all': every registered one)")
     parser.add_argument("--modes", nargs="+", choices=("on", "off"), default=["on", "off"],
                         help="with --model: code_cache modes to time (default both)")
     args = parser.parse_args()
@@ -273,7 +274,8 @@ def main() -> None:
         print(cpu_description(), flush=True)
         model = trained_conv_model(args.model, args.train_steps)
         for sizes in args.sizes:
-            time_model_suite(model, sizes, args.jobs, tuple(args.modes))
+            metrics = list_metrics() if args.metrics == ["all"] else args.metrics
+            time_model_suite(model, sizes, args.jobs, tuple(args.modes), tuple(metrics))
         print(cpu_description())
         return
     dataset, represent = FactorVectors(), cheap_representation()

@@ -3,7 +3,8 @@
 Extension points (docs/extending.md), imported lazily so that ``import disentangle_bench``
 stays light: ``register_model`` (``models``), ``register_metric`` and ``MetricSpec``
 (``metrics``), ``register_dataset`` (``data``), ``load_plugins`` and ``plugin_record``
-(``plugins``).
+(``plugins``); ``evaluate_representation(represent, dataset, ...)`` scores any encoder
+(``sweep.evaluate``).
 """
 
 __version__ = "0.1.0"
@@ -15,6 +16,7 @@ _LAZY = {
     "register_dataset": "disentangle_bench.data",
     "load_plugins": "disentangle_bench.plugins",
     "plugin_record": "disentangle_bench.plugins",
+    "evaluate_representation": "disentangle_bench.sweep.evaluate",
 }
 
 __all__ = ["__version__", *_LAZY]

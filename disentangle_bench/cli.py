@@ -2,6 +2,8 @@
 
 ``run_benchmark.py [OPTIONS]`` runs a sweep (train a model grid, score it, write the report);
 ``run_benchmark.py report DIR`` rebuilds a report from a results directory;
+``run_benchmark.py evaluate DIR`` scores the stored models (or ``--encoder`` / ``--represent``)
+without training;
 ``run_benchmark.py datasets`` / ``preview`` show the datasets; ``download NAME`` fetches a real
 dataset file and verifies its checksum.
 """
@@ -115,14 +117,158 @@ def _report_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from .sweep import RunStore
 
-    if not RunStore(args.out).run_ids():
-        raise UsageError(f"no runs in {args.out!r} (expected {args.out}/runs/<run_id>/config.json);"
-                         " give the --out directory of a sweep")
+    store = RunStore(args.out)
+    store.check_layout()
+    if not store.model_ids():
+        raise UsageError(f"no models in {args.out!r} (expected {args.out}/models/<id>/config.json)"
+                         "; give the --out directory of a sweep")
     _writable(args.dest or args.out, "--dest" if args.dest else "DIR")
     paths = write_report(args.out, all_runs=args.all, dest=args.dest)
     print(paths.table_text)
+    _print_problems(paths.problems)
     print(f"report: {paths.html}")
     return 0
+
+
+def _print_problems(problems: list[str]) -> None:
+    """One line per model or evaluation that a corrupt file or a failure keeps out."""
+    for line in problems:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _evaluate_command(argv: list[str]) -> int:
+    from .sweep.presets import PRESETS
+
+    parser = _Parser(
+        prog="run_benchmark.py evaluate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Score without training. With DIR alone: every trained model of the sweep "
+                    "in DIR, computing only the (model, metric, protocol, seed) evaluations "
+                    "not yet stored, then rewrite the tables and the report; idempotent and "
+                    "resumable. With --encoder or --represent: score that encoder on --dataset "
+                    "and store it in DIR beside the trained models (labelled by its source).",
+        epilog="examples:\n"
+               "  python run_benchmark.py evaluate results/dsprites-procedural-cpu "
+               "--eval-seeds 0 1 2\n"
+               "  python run_benchmark.py evaluate results/dsprites-procedural-cpu "
+               "--eval-seeds 0 1 2 --metrics dci --protocol dci.estimator=exact\n"
+               "  python run_benchmark.py evaluate DIR --encoder enc.pt2 --dataset "
+               "dsprites-procedural --name my_vae\n"
+               "  python run_benchmark.py evaluate DIR --represent mypkg.codes:represent "
+               "--dataset tiny")
+    parser.add_argument("out", metavar="DIR", help="results directory (a sweep's --out)")
+    parser.add_argument("--metrics", nargs="+", metavar="NAME",
+                        help="metrics to add to the evaluation set (default: the sweep's)")
+    parser.add_argument("--eval-seeds", nargs="+", type=int, metavar="S",
+                        help="evaluation seeds (default: the sweep's); the tables average "
+                             "over them and show their spread")
+    parser.add_argument("--preset", choices=list(PRESETS),
+                        help="protocol sizes of the metrics named in --metrics (default: the "
+                             "sweep's preset)")
+    parser.add_argument("--protocol", nargs="+", default=[], metavar="METRIC.PARAM=VALUE",
+                        help="override a protocol parameter of a metric in --metrics")
+    parser.add_argument("--all", action="store_true",
+                        help="every trained model in DIR, not only the last sweep's")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--encoder", metavar="FILE",
+                        help="an encoder saved with torch.export.save (dynamic batch dimension)")
+    source.add_argument("--represent", metavar="MODULE:FUNCTION",
+                        help="any Python function observations (n, C, H, W) -> codes (n, d)")
+    parser.add_argument("--dataset", help="dataset of --encoder / --represent")
+    parser.add_argument("--name", default=None,
+                        help="name of the --encoder / --represent entry in the tables "
+                             "(default: the file's or function's name)")
+    parser.add_argument("--model", default=None,
+                        help="what the --encoder / --represent entry is, for the claims "
+                             "comparison (e.g. beta_vae; default: its name)")
+    parser.add_argument("--hparams", nargs="+", default=[], metavar="PARAM=VALUE",
+                        help="its hyperparameters, e.g. beta=4 (claims match on them)")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip plots and report.html/.md (tables are still written)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    protocol = _protocol_overrides(args.protocol)
+    _writable(args.out, "DIR")
+    if (args.encoder or args.represent) and not args.dataset:
+        raise UsageError("--encoder and --represent need --dataset NAME")
+    if (args.dataset or args.name or args.model or args.hparams) and not (
+            args.encoder or args.represent):
+        raise UsageError("--dataset, --name, --model and --hparams are for --encoder / "
+                         "--represent; a sweep's models keep their own")
+    if args.encoder or args.represent:
+        return _evaluate_external(args, protocol)
+    from .sweep import evaluate_store
+
+    summary = evaluate_store(args.out, metrics=args.metrics, eval_seeds=args.eval_seeds,
+                             preset=args.preset, protocol=protocol, all_models=args.all,
+                             command="run_benchmark.py evaluate " + shlex.join(argv),
+                             progress=not args.quiet)
+    _finish_evaluation(args, summary.lines())
+    return EXIT_OK if summary.ok else EXIT_FAILED_RUNS
+
+
+def _evaluate_external(args: argparse.Namespace, protocol: dict[str, dict[str, Any]]) -> int:
+    from .sweep.evaluate import (
+        evaluate_representation,
+        file_sha256,
+        import_callable,
+        load_exported_encoder,
+    )
+
+    if args.encoder:
+        represent = load_exported_encoder(args.encoder)
+        source = {"kind": "encoder", "file": str(Path(args.encoder).resolve()),
+                  "sha256": file_sha256(args.encoder)}
+        name = args.name or Path(args.encoder).stem
+    else:
+        from .sweep.evaluate import describe_callable
+
+        represent = import_callable(args.represent)
+        source = {**describe_callable(represent), "target": args.represent}
+        name = args.name or args.represent.rpartition(":")[2]
+    from .sweep.grid import parse_value
+
+    hparams = {}
+    for text in args.hparams:
+        key, sep, value = text.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"--hparams expects PARAM=VALUE, got {text!r}")
+        hparams[key] = parse_value(value)
+    start = time.perf_counter()
+    rows = evaluate_representation(represent, args.dataset, out=args.out, name=name,
+                                   metrics=args.metrics, eval_seeds=args.eval_seeds,
+                                   preset=args.preset, protocol=protocol, source=source,
+                                   model=args.model, hparams=hparams)
+    entry = rows["run_id"].iloc[0] if len(rows) else name
+    _finish_evaluation(args, [f"{entry}: {len(rows)} evaluation seed(s) scored in "
+                              f"{time.perf_counter() - start:.0f} s, nothing trained"])
+    return EXIT_OK
+
+
+def _finish_evaluation(args: argparse.Namespace, lines: list[str]) -> None:
+    from .report import write_report, write_tables
+
+    paths = write_tables(args.out, all_runs=args.all) if args.no_report else \
+        write_report(args.out, all_runs=args.all)
+    print(paths.table_text)
+    _print_problems(paths.problems)
+    for line in lines:
+        print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
+    print(f"tables: {paths.summary_csv}, {paths.summary_md}")
+    if not args.no_report:
+        print(f"report: {paths.html} (and {paths.markdown.name})")
+
+
+def _protocol_overrides(texts: list[str]) -> dict[str, dict[str, Any]]:
+    """``["mig.num_train=2000"]`` → ``{"mig": {"num_train": 2000}}`` (one value each)."""
+    from .sweep.grid import parse_assignment
+
+    protocol: dict[str, dict[str, Any]] = {}
+    for text in texts:
+        metric, param, values = parse_assignment(text, what="--protocol")
+        # several values only for a list parameter (mig.exclude_factors=shape,scale)
+        protocol.setdefault(metric, {})[param] = values[0] if len(values) == 1 else values
+    return protocol
 
 
 def _check_command(argv: list[str]) -> int:
@@ -230,7 +376,7 @@ def _claims_command(argv: list[str]) -> int:
         except (OSError, ValueError, KeyError) as error:
             raise UsageError(f"--table {args.table}: cannot read it as a claims table "
                              f"({_one_line(error)})") from None
-    if (Path(args.out) / "runs").is_dir():
+    if (Path(args.out) / "models").is_dir():
         _writable(args.dest or args.out, "--dest" if args.dest else "DIR")
     values, trends, paths = claims.write_claims(args.out, claims=table, dest=args.dest)
     print(claims.format_claims_text(values, trends))
@@ -239,7 +385,7 @@ def _claims_command(argv: list[str]) -> int:
 
 
 SUBCOMMANDS = {"datasets": _datasets_command, "preview": _preview_command,
-               "download": _download_command,
+               "download": _download_command, "evaluate": _evaluate_command,
                "report": _report_command, "check": _check_command, "claims": _claims_command}
 
 
@@ -281,10 +427,13 @@ executors:
 {executors}
 
 results store (--out DIR, default results/DATASET-PRESET):
-  DIR/runs/<model>-<hash of the full config>/{{config.json, checkpoint/, train_log.csv,
-  artifacts.npz, metrics.json | error.json}}; re-running the same command skips finished
-  runs and resumes interrupted ones from their last checkpoint. Failed runs are recorded and
-  retried on the next invocation; the exit code is 1 when any run failed, 2 on bad arguments.
+  trained models in DIR/models/<model>-<hash of what determines the weights>/{{config.json,
+  checkpoint/, train_log.csv, artifacts.npz, trained.json | error.json}}, their evaluations
+  in .../evals/<metric>-s<seed>-<hash of the protocol>.json. Re-running the same command skips
+  what is stored, resumes interrupted training from its last checkpoint, and computes only
+  missing evaluations: adding a metric or an evaluation seed trains nothing (`run_benchmark.py
+  evaluate DIR --eval-seeds 0 1 2`). Failures are recorded and retried on the next invocation;
+  the exit code is 1 when any run failed, 2 on bad arguments.
   Tables: DIR/summary.csv|md (mean +- std over seeds) and DIR/results.csv (one row per run);
   report: DIR/report.html (self-contained) and DIR/report.md; python API:
   disentangle_bench.sweep.load_results(DIR).
@@ -296,6 +445,7 @@ examples:
   python run_benchmark.py --models annealed_vae --grid annealed_vae.c_max=5,25 --num-seeds 2
   python run_benchmark.py --metrics mig sap --protocol mig.num_train=2000
   python run_benchmark.py report results/dsprites-procedural-cpu
+  python run_benchmark.py evaluate results/dsprites-procedural-cpu --eval-seeds 0 1 2
 """
 
 
@@ -309,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train a grid of disentanglement models, score every model with the metric "
                     "suite, and write tables, plots and a report. Subcommands: `datasets`, "
-                    "`preview`, `download NAME`, `report DIR`, `claims DIR` (papers' claims vs "
+                    "`preview`, `download NAME`, `report DIR`, `evaluate DIR` (score stored "
+                    "models or any encoder without training), `claims DIR` (papers' claims vs "
                     "the runs), `check BASELINE` (regression check of scores).",
         epilog=EPILOG.format(presets=_presets_help(), executors=_executors_help()),
     )
@@ -367,8 +518,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "(default: the preset's set, e.g. cpu leaves out fairness)")
     metrics.add_argument("--protocol", nargs="+", default=[], metavar="METRIC.PARAM=VALUE",
                          help="override a metric protocol parameter, e.g. mig.num_train=2000")
-    metrics.add_argument("--eval-seed", type=int, default=0,
-                         help="seed of every metric's sampling (default 0)")
+    metrics.add_argument("--eval-seeds", "--eval-seed", dest="eval_seeds", nargs="+", type=int,
+                         default=[0], metavar="S",
+                         help="evaluation seeds: every model is scored at each (default 0); "
+                              "the tables average over them and show their spread")
     metrics.add_argument("--eval-every", type=int, default=0, metavar="K",
                          help="also score every K-th training step on a cheap subset (MIG, "
                               "FactorVAE score, KL, reconstruction; eval_log.csv per run, "
@@ -422,6 +575,8 @@ def build_request(args: argparse.Namespace) -> Any:
                          f"{args.eval_every}")
     if args.seeds is not None and min(args.seeds) < 0:
         raise UsageError(f"--seeds must be non-negative, got {min(args.seeds)}")
+    if min(args.eval_seeds) < 0:
+        raise UsageError(f"--eval-seeds must be non-negative, got {min(args.eval_seeds)}")
     flagged = {dest: getattr(args, dest) for dest in HPARAM_FLAGS if getattr(args, dest)}
     models = list(dict.fromkeys(args.models or DEFAULT_MODELS))
     if args.models is None and not flagged and not args.grid:
@@ -446,11 +601,7 @@ def build_request(args: argparse.Namespace) -> Any:
         if param in grids.get(model, {}):
             raise UsageError(f"--grid sets {model}.{param}, which another option already sets")
         grids.setdefault(model, {})[param] = values
-    protocol: dict[str, dict[str, Any]] = {}
-    for text in args.protocol:
-        metric, param, values = parse_assignment(text, what="--protocol")
-        # several values only for a list parameter (mig.exclude_factors=shape,scale)
-        protocol.setdefault(metric, {})[param] = values[0] if len(values) == 1 else values
+    protocol = _protocol_overrides(args.protocol)
     dataset_kwargs: dict[str, Any] = {}
     for text in args.dataset_option:
         key, _, value = text.partition("=")
@@ -465,7 +616,7 @@ def build_request(args: argparse.Namespace) -> Any:
         batch_size=args.batch_size, lr=args.lr, latent_dim=args.latent_dim,
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
-        metrics=args.metrics, protocol=protocol, eval_seed=args.eval_seed,
+        metrics=args.metrics, protocol=protocol, eval_seeds=list(dict.fromkeys(args.eval_seeds)),
         eval_every=args.eval_every,
     )
 
@@ -541,15 +692,37 @@ def _run(argv: list[str]) -> int:
         for spec in specs:
             print(f"  {spec.label()}  {spec.run_id}")
         return EXIT_OK
+    from .sweep.results import evaluation_set
+
     store = RunStore(out)
+    store.check_layout()
+    run_ids, evaluation = _widened(store, [s.run_id for s in specs], evaluation_set(specs))
     manifest = {"command": "run_benchmark.py " + shlex.join(argv), "preset": args.preset,
-                "budget": _budget(specs), "run_ids": [s.run_id for s in specs],
+                "budget": _budget(specs), "run_ids": run_ids, "evaluation": evaluation,
+                "version": specs[0].version,
                 "executor": executor.describe(), "started": _now()}
     store.write_sweep(manifest)
     summary = run_sweep(specs, store, executor, force=args.force, progress=not args.quiet)
     store.write_sweep({**manifest, "finished": _now(), "summary": summary.to_dict()})
     _finish(store, summary, report=not args.no_report)
     return EXIT_OK if summary.ok else EXIT_FAILED_RUNS
+
+
+def _widened(store: Any, run_ids: list[str], evaluation: dict[str, Any],
+             ) -> tuple[list[str], dict[str, Any]]:
+    """Re-running a sweep keeps what `evaluate` added to it: the previous manifest's external
+    entries, and its evaluation seeds and metrics when it had the same models."""
+    previous = store.read_sweep() or {}
+    before = previous.get("run_ids") or []
+    external = [r for r in before if r not in run_ids and
+                ((store.read_config(r) or {}).get("source") or {}).get("kind") not in
+                (None, "trained")]
+    if set(run_ids) <= set(before) and previous.get("evaluation"):
+        old = previous["evaluation"]
+        evaluation = {"protocol": {**(old.get("protocol") or {}), **evaluation["protocol"]},
+                      "eval_seeds": list(dict.fromkeys([*evaluation["eval_seeds"],
+                                                        *(old.get("eval_seeds") or [])]))}
+    return run_ids + external, evaluation
 
 
 def _warn_paper_on_cpu(specs: list[Any], executor: Any) -> None:
@@ -592,6 +765,7 @@ def _finish(store: Any, summary: Any, *, report: bool) -> None:
 
     paths = write_report(store.root) if report else write_tables(store.root)
     print(paths.table_text)
+    _print_problems([p for p in paths.problems if not p.startswith(tuple(summary.failures))])
     for line in summary.lines():
         print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
     print(f"tables: {paths.summary_csv}, {paths.summary_md}")
@@ -656,7 +830,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in SUBCOMMANDS:
             try:
                 return SUBCOMMANDS[argv[0]](argv[1:])
-            except (KeyError, ValueError, RuntimeError) as error:
+            except (KeyError, ValueError, RuntimeError) as error:  # incl. UnsafeFileError
                 raise UsageError(_one_line(error)) from error
         _check_command_word(argv)
         return _run(argv)

@@ -33,7 +33,7 @@ def along(tmp_path_factory):
 
 def test_checkpoints_are_scored_every_k_steps(along):
     root, spec = along
-    log = pd.read_csv(root / "runs" / spec.run_id / EVAL_LOG)
+    log = pd.read_csv(root / "models" / spec.run_id / EVAL_LOG)
     assert list(log["step"]) == [10, 20]
     for column in ("mig.discrete_mig", "factor_vae.eval_accuracy", "kl", "reconstruction"):
         assert np.isfinite(log[column]).all(), column

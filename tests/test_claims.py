@@ -413,9 +413,10 @@ def write_store(root, dataset: str) -> None:
             spec = RunSpec(train=train, metrics=("unsupervised",),
                            protocol={"unsupervised": {}}, preset="cpu")
             store.prepare(spec)
-            store.write_metrics(spec, {"metrics": {"unsupervised": {"scores": {}}},
-                                       "summary": {"kl": kl + seed / 10,
-                                                   "reconstruction": 100 - kl + seed / 10}})
+            store.write_trained(spec.model_id, spec.config_hash,
+                                {"summary": {"kl": kl + seed / 10,
+                                             "reconstruction": 100 - kl + seed / 10}})
+            store.write_eval(spec.model_id, spec.evaluations()[0], {"scores": {}}, {})
 
 
 def test_cli_claims_on_a_results_store(tmp_path, capsys):

@@ -90,7 +90,7 @@ def test_help_documents_every_option_and_the_presets(capsys):
 def test_report_of_an_empty_directory_is_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nothing")]) == EXIT_USAGE
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no runs in" in err[0]
+    assert len(err) == 1 and "no models in" in err[0]
     assert not (tmp_path / "nothing").exists()
 
 

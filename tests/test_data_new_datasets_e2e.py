@@ -34,11 +34,12 @@ def test_smoke_sweep_trains_scores_and_records_the_data(tmp_path, monkeypatch, c
                  "--batch-size", "16", "--models", "vae", "--metrics", "mig", "--latent-dim",
                  "4", "--no-report", "--quiet", "--out", str(out)])
     assert code == 0, capsys.readouterr().err[-2000:]
-    (run,) = (out / "runs").iterdir()
-    record = json.loads((run / "metrics.json").read_text())
+    (run,) = (out / "models").iterdir()
+    record = json.loads((run / "trained.json").read_text())
     assert record["dataset"]["name"] == name
     assert tuple(record["dataset"]["factor_sizes"]) == SIZES[name]
-    assert np.isfinite(record["metrics"]["mig"]["scores"]["discrete_mig"])
+    (mig,) = (run / "evals").glob("mig-*.json")
+    assert np.isfinite(json.loads(mig.read_text())["result"]["scores"]["discrete_mig"])
     digests = json.dumps(record["dataset"])
     assert "sha256" in digests and "none published" in digests
 

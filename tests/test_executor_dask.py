@@ -192,7 +192,7 @@ def run_being_trained(store: RunStore) -> str | None:
     for run_id in store.run_ids():
         checkpoint = store.run_dir(run_id) / "checkpoint"
         if (checkpoint.is_dir() and any(checkpoint.iterdir())
-                and store.read_metrics(run_id) is None):
+                and store.read_trained(run_id) is None):
             return run_id
     return None
 
@@ -252,7 +252,7 @@ def test_unreachable_scheduler_is_one_clear_line(tmp_path):
     assert address in lines[0]
     # Dask's own connect timeout is 30 s; the executor gives up after --scheduler-timeout
     assert "after 2 s" in lines[0]
-    assert not (tmp_path / "runs").exists()  # checked before anything was written
+    assert not (tmp_path / "models").exists()  # checked before anything was written
 
 
 def beta_vae_kills_its_worker(spec_record: dict, store_root: str,
@@ -313,4 +313,4 @@ def test_missing_dask_extra_is_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         'error: the dask executor needs dask.distributed: pip install -e ".[dask]"']
-    assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "models").exists()

@@ -142,7 +142,7 @@ def test_conv_parameter_count_matches_disentanglement_lib():
 
 
 def test_conv_architecture_rejects_other_image_sizes():
-    with pytest.raises(ValueError, match="need 64x64 images, got 16x16.*architecture='mlp'"):
+    with pytest.raises(ValueError, match="need 64x64 images, got 16x16.*architecture 'mlp'"):
         get_model("vae", observation_shape=TINY, architecture="conv")
     with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
         get_model("vae", observation_shape=TINY, architecture="resnet")

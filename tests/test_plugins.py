@@ -80,12 +80,13 @@ def test_plugin_objective_and_metric_train_and_score_in_worker_processes(tmp_pat
     assert done.returncode == 0, done.stderr
     summary = (out / "summary.md").read_text()
     assert "code_l1.mean_abs" in summary and "l1_vae" in summary
-    (config,) = out.glob("runs/*/config.json")
+    (config,) = out.glob("models/*/config.json")
     record = json.loads(config.read_text())
     assert record["plugins"] == {"mybench_plugin": {"version": "0.3"}}
-    assert record["protocol"]["code_l1"] == {"num_train": 64}  # the entry's smoke-sweep size
-    metrics = json.loads((config.parent / "metrics.json").read_text())
-    assert metrics["metrics"]["code_l1"]["scores"]["mean_abs"] > 0
+    evaluation = json.loads((out / "sweep.json").read_text())["evaluation"]
+    assert evaluation["protocol"]["code_l1"] == {"num_train": 64}  # the entry's smoke size
+    (scored,) = config.parent.glob("evals/code_l1-*.json")
+    assert json.loads(scored.read_text())["result"]["scores"]["mean_abs"] > 0
     log = (config.parent / "train_log.csv").read_text()
     assert "l1" in log.splitlines()[0].split(",")  # the objective's extra reached the log
 

@@ -11,7 +11,7 @@ from test_sweep_store import make_store
 
 from disentangle_bench.report import write_report
 from disentangle_bench.report.plots import curve_points, model_display, mosaic, swept_params
-from disentangle_bench.sweep import load_results
+from disentangle_bench.sweep import EvalSpec, RunStore, load_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -105,11 +105,13 @@ def test_report_shows_the_matrices_and_names_the_latents(tmp_path):
     mi = {"values": [[1.3, 0.0], [0.1, 0.7], [0.0, 0.0], [0.0, 0.0]], "factors": [2, 3],
           "factor_names": ["posX", "posY"], "entropy": [1.3, 1.4], "meaning": "nats"}
     importance = {**mi, "values": [[0.9, 0.1], [0.1, 0.9], [0.0, 0.0], [0.0, 0.0]]}
-    for path in tmp_path.glob("runs/*/metrics.json"):
+    store = RunStore(tmp_path)
+    for path in tmp_path.glob("models/*/evals/mig-*.json"):
         record = read_json(path)
-        record["metrics"]["mig"]["matrices"] = {"mutual_information": mi}
-        record["metrics"]["dci"] = {"scores": {}, "matrices": {"dci_importance": importance}}
+        record["result"]["matrices"] = {"mutual_information": mi}
         write_json_atomic(path, record)
+        store.write_eval(record["model_id"], EvalSpec.of("dci", {}, 0),
+                         {"scores": {}, "matrices": {"dci_importance": importance}}, {})
     paths = write_report(tmp_path)
     names = {p.name for _, p in paths.figures}
     assert {"matrices_vae.png", "matrices_beta_vae-beta-4.png"} <= names

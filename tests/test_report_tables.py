@@ -15,7 +15,7 @@ from disentangle_bench.report.tables import (
     summary_table,
     value_columns,
 )
-from disentangle_bench.sweep import load_results
+from disentangle_bench.sweep import EvalSpec, RunStore, load_results
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,6 @@ def test_undefined_scores_keep_their_reason_and_a_dlib_column(tmp_path):
 
     from disentangle_bench.data import get_dataset
     from disentangle_bench.metrics.factor_vae import factor_vae_score
-    from disentangle_bench.sweep import RunStore
     from disentangle_bench.sweep.results import undefined_scores
 
     # a collapsed code: every dimension constant, so no active dimension for the FactorVAE score
@@ -162,8 +161,8 @@ def test_undefined_scores_keep_their_reason_and_a_dlib_column(tmp_path):
     for seed, scores in enumerate((dead, live, live)):
         spec = make_spec("vae", {}, seed)
         store.prepare(spec)
-        store.write_metrics(spec, {"metrics": {"factor_vae": {"scores": scores}},
-                                   "summary": {"kl": 1.0}})
+        store.write_trained(spec.model_id, spec.config_hash, {"summary": {"kl": 1.0}})
+        store.write_eval(spec.model_id, EvalSpec.of("factor_vae", {}, 0), {"scores": scores}, {})
     frame = load_results(tmp_path)
     assert frame["factor_vae.reason"].notna().sum() == 1
     table = summary_table(frame).iloc[0]

@@ -95,6 +95,8 @@ def test_in_process_runs_use_the_chosen_threads_and_record_them(tmp_path, capsys
             "--metrics", "mig", "--threads", "3", "--no-report", "--quiet", "--out", str(out)]
     assert main(argv) == 0
     assert "in-process, 3 torch thread(s)" in capsys.readouterr().out
-    (metrics,) = out.rglob("metrics.json")
+    (trained,) = out.rglob("trained.json")
+    assert json.loads(trained.read_text())["environment"]["torch_threads"] == "3"
+    (metrics,) = out.rglob("evals/mig-*.json")
     assert json.loads(metrics.read_text())["environment"]["torch_threads"] == "3"
     assert torch.get_num_threads() == before  # restored for the caller

@@ -798,8 +798,12 @@ PRINTED_TREND_COLUMNS = ["claim_id", "model", "metric", "check", "verdict", "evi
 
 def claims_tables(results: pd.DataFrame,
                   claims: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(value comparisons, trend checks) for a results frame."""
+    """(value comparisons, trend checks) for a results frame (each model's values averaged
+    over its evaluation seeds first: evaluation seeds are not training seeds)."""
+    from ..sweep.results import model_means
+
     claims = load_claims() if claims is None else claims
+    results = model_means(results)
     return compare_claims(results, claims), check_trends(results, claims)
 
 
@@ -926,12 +930,14 @@ def write_claims(results_dir: Path | str, results: pd.DataFrame | None = None,
     Returns (value comparisons, trend checks, written paths).
     """
     from ..atomic import write_text_atomic
-    from ..sweep import load_results
+    from ..sweep import RunStore, load_results
 
     root = Path(results_dir)
-    if results is None and not (root / "runs").is_dir():
-        raise ValueError(f"no results store at {root} (no {root / 'runs'}); run a sweep with "
-                         f"--out {root} first")
+    if results is None:
+        RunStore(root).check_layout()
+        if not RunStore(root).model_ids():
+            raise ValueError(f"no results store at {root} (no {root / 'models'}); run a sweep "
+                             f"with --out {root} first")
     results = load_results(root) if results is None else results
     values, trends = claims_tables(results, claims)
     out = root if dest is None else Path(dest)

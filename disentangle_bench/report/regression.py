@@ -87,8 +87,8 @@ def write_baseline(path: Path | str, record: dict[str, Any]) -> Path:
 
 
 def baseline_specs(record: dict[str, Any]) -> list[Any]:
-    """The recorded RunSpecs, re-labelled with the installed package version (the version is
-    part of the run id, not of the numbers)."""
+    """The recorded RunSpecs, re-labelled with the installed package version (recorded with
+    each model, not part of its id)."""
     from .. import __version__
     from ..sweep import RunSpec
 
@@ -105,25 +105,28 @@ def run_specs(specs: Sequence[Any], out: Path | str, *, progress: bool = False) 
 
     from ..sweep import RunStore, load_results, run_sweep
     from ..sweep.executors.local import LocalExecutor
+    from ..sweep.results import evaluation_set
 
     store = RunStore(out)
     executor = LocalExecutor(jobs=1, threads=torch.get_num_threads())
     run_sweep(list(specs), store, executor, force=True, progress=progress)
-    frame = load_results(out, [spec.run_id for spec in specs])
+    frame = load_results(out, [spec.run_id for spec in specs], evaluation=evaluation_set(specs))
     return frame.set_index("run_id").loc[[spec.run_id for spec in specs]].reset_index()
 
 
 def scores_of(row: pd.Series) -> dict[str, float]:
     """Every score of one ``load_results`` row: the headline numbers (reconstruction, kl,
     active_units) and each ``<metric>.<score>`` column; NaN kept."""
-    from ..sweep.results import SUMMARY_COLUMNS
+    from ..sweep.results import RUN_INTERVAL_MARK, SUMMARY_COLUMNS
 
     scores = {}
     for column, value in row.items():
         column = str(column)
         metric = "." in column and not column.startswith("hparams.")
         is_score = column in SUMMARY_COLUMNS or metric
-        if is_score and _is_number(value) and not column.startswith(UNRECORDED_PREFIXES):
+        interval = RUN_INTERVAL_MARK in column  # a score's own interval bound, not a score
+        if (is_score and not interval and _is_number(value)
+                and not column.startswith(UNRECORDED_PREFIXES)):
             scores[column] = float(value)
     return scores
 
@@ -381,8 +384,7 @@ def _metric_environment(out: Path | str, frame: pd.DataFrame) -> dict[str, str]:
     """The library versions the metrics layer recorded with the first run."""
     from ..sweep import RunStore
 
-    record = RunStore(out).read_metrics(frame["run_id"].iloc[0]) or {}
-    return {str(k): str(v) for k, v in (record.get("environment") or {}).items()}
+    return RunStore(out).read_environment(frame["run_id"].iloc[0])
 
 
 def derive_tolerances(specs: Sequence[Any], labels: Sequence[str], runs: list[dict[str, Any]],

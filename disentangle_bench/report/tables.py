@@ -1,15 +1,22 @@
 """Summary tables: per model × hyperparameters, the mean, a 95 % interval, the median and n over
-training seeds.
+training seeds, and the spread over evaluation seeds beside them.
 
-``summary_table(results)`` takes ``sweep.load_results(...)`` and returns one row per group (a
-model with one hyperparameter setting, plus any other config field that differs between runs,
-e.g. ``steps``), with ``n`` (finished seeds), ``failed`` and, for every value column,
-``<column>.mean``, ``.std`` (ddof 1), ``.lo`` / ``.hi`` (the 95 % Student-t interval of the mean
-over the seeds, :data:`INTERVAL`), ``.median`` and ``.finite`` (how many of the n runs have a
-finite score: an undefined (NaN) score is left out of the mean but always counted here). Value
-columns: ``reconstruction``, ``kl``, ``active_units`` and every ``<metric>.<score>`` column.
+``summary_table(results)`` takes ``sweep.load_results(...)`` (one row per model and evaluation
+seed) and returns one row per group (a model with one hyperparameter setting, plus any other
+config field that differs between trained models, e.g. ``steps``; external encoders group by
+their source). Each model's value is first averaged over its evaluation seeds (its finite
+values); then per group: ``n`` (finished models = training seeds), ``failed``, ``seeds``,
+``eval_seeds`` (the evaluation seeds seen), ``n_eval`` (evaluation seeds per model, the fewest
+any model has) and, for every value column, over the models' averages: ``<column>.mean``,
+``.std`` (ddof 1), ``.lo`` / ``.hi`` (the 95 % Student-t interval of the mean over the training
+seeds, :data:`INTERVAL`), ``.median`` and ``.finite`` (how many of the n models have a finite
+score: an undefined (NaN) score is left out of the mean but always counted here); and
+``.eval_sd``, the spread over evaluation seeds: sqrt of the mean over models of each model's
+variance (ddof 1) across its evaluation seeds (NaN with one evaluation seed). Value columns:
+``reconstruction``, ``kl``, ``active_units`` and every ``<metric>.<score>`` column.
 ``markdown_table`` renders it transposed (one row per value, one column per group) with cells
-``mean [lo, hi] (n)``, or ``(k/n)`` when only k of the n runs have a finite score.
+``mean [lo, hi] (n)``, or ``(k/n)`` when only k of the n models have a finite score, followed
+by ``, eval sd X`` when the models have several evaluation seeds.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ INTERVAL = "95 % Student-t interval of the mean over training seeds"
 
 #: Config fields that, when they differ between runs, separate groups (seeds never do).
 GROUPING_FIELDS = ("dataset", "steps", "batch_size", "lr", "latent_dim", "architecture",
-                   "precision", "preset", "eval_seed", "version")
+                   "device", "precision", "preset", "version")
 HEADLINE_COLUMNS = ("reconstruction", "reconstruction_posterior_mean", "kl", "active_units")
 
 
@@ -51,7 +58,7 @@ def value_columns(results: pd.DataFrame) -> list[str]:
     scores = [c for c in results.columns
               if "." in c and not c.startswith("hparams.") and not _hidden(c)
               and RUN_INTERVAL_MARK not in c
-              and pd.to_numeric(results[c], errors="coerce").notna().any()]
+              and _is_score(results[c])]
     order_of = {name: rank for rank, name in enumerate(list_metrics())}
 
     def order(column: str) -> tuple:
@@ -61,16 +68,31 @@ def value_columns(results: pd.DataFrame) -> list[str]:
     return headline + sorted(scores, key=order)
 
 
+def _is_score(column: pd.Series) -> bool:
+    """A numeric column, even one whose every value is NaN (an undefined score keeps its
+    column, shown as ``0/n`` finite, rather than vanishing from the table); text columns
+    such as a score's ``reason`` are not scores."""
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return True
+    return pd.to_numeric(column, errors="coerce").notna().any()
+
+
 def group_columns(results: pd.DataFrame) -> list[str]:
     """``model``, its hyperparameter columns, and the config fields that vary."""
     hparams = sorted(c for c in results.columns if c.startswith("hparams."))
+    trained = results
+    if "source" in results.columns:  # external encoders have no training config to compare
+        trained = results[results["source"].fillna("trained") == "trained"]
     varying = [c for c in GROUPING_FIELDS
-               if c in results.columns and results[c].astype(str).nunique() > 1]
-    return ["model", *hparams, *varying]
+               if c in trained.columns and trained[c].astype(str).nunique() > 1]
+    source = ["source"] if "source" in results.columns and results["source"].nunique() > 1 \
+        else []
+    return ["model", *hparams, *varying, *source]
 
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std and n over seeds per group; see the module docstring."""
+    """Mean ± std and n over training seeds, spread over evaluation seeds, per group; see the
+    module docstring."""
     if results.empty:
         return pd.DataFrame(columns=["label", "model", "n", "failed"])
     keys = group_columns(results)
@@ -79,26 +101,44 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, group in results.groupby(keys, dropna=False, sort=False):
         done = group[finished.loc[group.index]]
+        models = list(done.groupby("run_id", sort=False)) if len(done) else []
         row: dict[str, Any] = {"label": _group_label(group, keys), **group.iloc[0][keys].to_dict()}
-        row["n"] = len(done)
-        row["failed"] = int((group["status"] == "failed").sum())
-        row["seeds"] = " ".join(str(s) for s in sorted(done["seed"].tolist()))
+        row["n"] = len(models)
+        failed_ids = set(group.loc[group["status"] == "failed", "run_id"])
+        row["failed"] = len(failed_ids - {model_id for model_id, _ in models})
+        seeds = [model.iloc[0]["seed"] for _, model in models]
+        row["seeds"] = " ".join(str(s) for s in sorted(s for s in seeds if _is_present(s)))
+        eval_seeds = sorted({s for s in done.get("eval_seed", pd.Series(dtype=float))
+                             if _is_present(s)})
+        row["eval_seeds"] = " ".join(str(int(s)) for s in eval_seeds)
+        row["n_eval"] = min((len(model) for _, model in models), default=0)
         for column in values:
-            numbers = pd.to_numeric(done[column], errors="coerce").to_numpy(float)
-            numbers = numbers[np.isfinite(numbers)]
+            per_model = [pd.to_numeric(model[column], errors="coerce").to_numpy(float)
+                         for _, model in models]
+            per_model = [m[np.isfinite(m)] for m in per_model]
+            means = np.array([m.mean() if len(m) else math.nan for m in per_model])
+            numbers = means[np.isfinite(means)]
+            variances = [m.var(ddof=1) for m in per_model if len(m) > 1]
             row[f"{column}.mean"] = float(numbers.mean()) if len(numbers) else math.nan
             row[f"{column}.std"] = float(numbers.std(ddof=1)) if len(numbers) > 1 else math.nan
             row[f"{column}.lo"], row[f"{column}.hi"] = t_interval(numbers)
             row[f"{column}.median"] = float(np.median(numbers)) if len(numbers) else math.nan
             row[f"{column}.finite"] = len(numbers)
+            row[f"{column}.eval_sd"] = float(np.sqrt(np.mean(variances))) if variances \
+                else math.nan
         rows.append(row)
     table = pd.DataFrame(rows)
     return table.iloc[_group_order(table, keys)].reset_index(drop=True)
 
 
+def _is_present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
 def _group_label(group: pd.DataFrame, keys: list[str]) -> str:
     label = str(group["label"].iloc[0])
-    extra = [k for k in keys if k != "model" and not k.startswith("hparams.")]
+    extra = [k for k in keys if k not in ("model", "source") and not k.startswith("hparams.")
+             and _is_present(group[k].iloc[0])]
     if extra:
         label += " [" + ", ".join(f"{k}={group[k].iloc[0]}" for k in extra) + "]"
     return label
@@ -155,7 +195,9 @@ def format_interval(mean: float, lo: float, hi: float, finite: int, n: int, *,
 
 
 def display_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The transposed, formatted table: rows = values (+ ``n``), columns = group labels."""
+    """The transposed, formatted table: rows = values (+ ``n`` and the evaluation seeds per
+    model), columns = group labels. A cell is :func:`format_interval` over training seeds,
+    followed by ``, eval sd X`` (the spread over evaluation seeds) when a model has several."""
     if summary.empty:
         return pd.DataFrame()
     values = [c.removesuffix(".mean") for c in summary.columns if c.endswith(".mean")]
@@ -163,11 +205,16 @@ def display_table(summary: pd.DataFrame) -> pd.DataFrame:
     for _, row in summary.iterrows():
         cells = {"n (seeds)": f"{row['n']}" + (f" ({row['failed']} failed)" if row["failed"]
                                                 else "")}
+        if "n_eval" in summary.columns:
+            cells["eval seeds per model"] = str(int(row["n_eval"]))
         for value in values:
-            cells[value] = format_interval(row[f"{value}.mean"], row.get(f"{value}.lo"),
-                                           row.get(f"{value}.hi"),
-                                           int(row.get(f"{value}.finite", row["n"])),
-                                           int(row["n"]))
+            cell = format_interval(row[f"{value}.mean"], row.get(f"{value}.lo"),
+                                   row.get(f"{value}.hi"),
+                                   int(row.get(f"{value}.finite", row["n"])), int(row["n"]))
+            eval_sd = row.get(f"{value}.eval_sd", math.nan)
+            if _is_present(eval_sd) and _is_present(row[f"{value}.mean"]):
+                cell += f", eval sd {_format_number(float(eval_sd), 3)}"
+            cells[value] = cell
         columns[row["label"]] = cells
     frame = pd.DataFrame(columns)
     frame.index.name = "value"
@@ -193,6 +240,11 @@ def table_notes(summary: pd.DataFrame, command: str | None = None) -> list[str]:
     notes = [f"Cells: mean [{INTERVAL}] (n seeds); (k/n): only k of the n runs have a finite "
              "score, the others are undefined (NaN, the reason is in results.csv) and are not "
              "in the mean."]
+    if "n_eval" in summary.columns and (summary["n_eval"] > 1).any():
+        notes.append("Each model's score is first averaged over its evaluation seeds (the "
+                     "metric's own sampling); eval sd: the standard deviation over evaluation "
+                     "seeds within a model (pooled over the models), beside the interval over "
+                     "training seeds.")
     if not summary.empty and (summary["n"] == 1).any():
         single = ", ".join(str(label) for label in summary.loc[summary["n"] == 1, "label"])
         notes.append(f"**No interval**: {single} had one seed, and one seed gives no interval "

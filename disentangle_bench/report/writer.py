@@ -1,12 +1,13 @@
 """Write a sweep's tables, figures, ``report.html`` (self-contained) and ``report.md``.
 
-Everything is read from the results store (``sweep.load_results`` plus each run's
+Everything is read from the results store (``sweep.load_results`` plus each model's
 ``artifacts.npz`` and ``train_log.csv``): a report can be rebuilt on any machine from the
 directory alone, without torch or the trained models.
 
-Output, in the results directory: ``results.csv`` (one row per run), ``summary.csv`` and
-``summary.md`` (mean [95 % interval] (n) over seeds), ``plots/*.png``, ``report.html`` (images
-embedded as base64, readable offline), ``report.md`` (links the PNGs, for GitHub).
+Output, in the results directory: ``results.csv`` (one row per model and evaluation seed),
+``summary.csv`` and ``summary.md`` (mean [95 % interval] (n) over training seeds, with the spread
+over evaluation seeds), ``plots/*.png``, ``report.html`` (images embedded as base64, readable
+offline), ``report.md`` (links the PNGs, for GitHub).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_text_atomic
-from ..sweep.results import load_results
+from ..sweep.results import load_results, model_means
 from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, EVAL_LOG, TRAIN_LOG, RunStore
 from . import plots
@@ -43,6 +44,8 @@ from .tables import (
     value_columns,
 )
 
+RESULTS_HEADING = "Results: mean [95 % interval] (n) over training seeds"
+
 
 @dataclass
 class ReportPaths:
@@ -54,13 +57,15 @@ class ReportPaths:
     html: Path | None = None
     markdown: Path | None = None
     figures: list[tuple[str, Path]] = field(default_factory=list)
+    #: One line per model / evaluation seed left out, with the reason (corrupt files included).
+    problems: list[str] = field(default_factory=list)
 
 
 def _selected_runs(store: RunStore, all_runs: bool) -> list[str] | None:
     manifest = store.read_sweep()
     if all_runs or not manifest or not manifest.get("run_ids"):
         return None
-    return [r for r in manifest["run_ids"] if store.read_config(r) is not None]
+    return [r for r in manifest["run_ids"] if (store.model_dir(r) / "config.json").is_file()]
 
 
 def write_tables(root: Path | str, *, all_runs: bool = False,
@@ -75,7 +80,18 @@ def write_tables(root: Path | str, *, all_runs: bool = False,
     summary_csv = write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
     command = (store.read_sweep() or {}).get("command")
     summary_md = write_text_atomic(out / "summary.md", markdown_table(summary, command))
-    return ReportPaths(out, results_csv, summary_csv, summary_md, text_table(summary))
+    return ReportPaths(out, results_csv, summary_csv, summary_md, text_table(summary),
+                       problems=problem_lines(results))
+
+
+def problem_lines(results: pd.DataFrame) -> list[str]:
+    """``<model id>: <reason>`` for every row that is not finished, each reason once."""
+    lines: list[str] = []
+    for _, row in results[results["status"] != "finished"].iterrows():
+        line = f"{row['run_id']}: {row.get('error') or row['status']}"
+        if line not in lines:
+            lines.append(line)
+    return lines
 
 
 def write_report(root: Path | str, *, all_runs: bool = False,
@@ -86,7 +102,7 @@ def write_report(root: Path | str, *, all_runs: bool = False,
     paths = write_tables(root, all_runs=all_runs, dest=dest)
     results = load_results(root, _selected_runs(store, all_runs))
     summary = summary_table(results)
-    paths.figures = make_figures(store, results, summary, dest=paths.root)
+    paths.figures = make_figures(store, model_means(results), summary, dest=paths.root)
     # claims_values.csv, claims_trends.csv, claims.md; compared once, shown in both documents
     values, trends, _ = write_claims(store.root, results, dest=paths.root)
     claims = {"markdown": claims_markdown(values, trends), "html": claims_html(values, trends)}
@@ -195,7 +211,10 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
         figures.append(("Reconstructions (first seed of each model)", path))
 
     for label, run_id in first_run.items():
-        seed = int(done.loc[done["run_id"] == run_id, "seed"].iloc[0])
+        seed = done.loc[done["run_id"] == run_id, "seed"].iloc[0]
+        if is_nan(seed):  # an external encoder: no decoder, so no traversals
+            continue
+        seed = int(seed)
         title = f"{plots.model_display(label)}, seed {seed}"
         matrices = run_matrices(store, run_id)
         names = ({n.latent: str(n) for n in name_latents(matrices["mutual_information"])}
@@ -217,12 +236,15 @@ def make_figures(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame, 
 
 
 def run_matrices(store: RunStore, run_id: str) -> dict[str, dict]:
-    """The matrices a finished run's metrics stored (``mutual_information``,
-    ``dci_importance``, ``sap_scores``), by name; empty when none."""
-    record = store.read_metrics(run_id) or {}
+    """The matrices a finished model's evaluations stored (``mutual_information``,
+    ``dci_importance``, ``sap_scores``) at its first evaluation seed, by name; empty when
+    none."""
+    records, _ = store.list_evals(run_id)
+    first_seed = min((r["eval_seed"] for r in records), default=None)
     found: dict[str, dict] = {}
-    for result in record.get("metrics", {}).values():
-        if isinstance(result, dict) and isinstance(result.get("matrices"), dict):
+    for record in records:  # the first evaluation seed's
+        result = record["result"]
+        if record["eval_seed"] == first_seed and isinstance(result.get("matrices"), dict):
             found.update(result["matrices"])
     return found
 
@@ -234,6 +256,8 @@ def latent_table(store: RunStore, results: pd.DataFrame) -> list[tuple[str, int,
     rows = []
     for label in dict.fromkeys(done["label"]):
         first = done[done["label"] == label].sort_values("seed").iloc[0]
+        if is_nan(first["seed"]):
+            continue
         matrices = run_matrices(store, first["run_id"])
         if "mutual_information" in matrices:
             names = name_latents(matrices["mutual_information"])
@@ -242,20 +266,37 @@ def latent_table(store: RunStore, results: pd.DataFrame) -> list[tuple[str, int,
 
 
 # --- documents --------------------------------------------------------------------------------
+def _evaluation(store: RunStore, results: pd.DataFrame) -> dict[str, Any]:
+    """The evaluation set shown: the manifest's, else what the first model has stored."""
+    evaluation = (store.read_sweep() or {}).get("evaluation")
+    if evaluation:
+        return evaluation
+    protocol: dict[str, Any] = {}
+    seeds: list[int] = []
+    for run_id in results["run_id"].unique()[:1]:
+        for record in store.list_evals(run_id)[0]:
+            protocol.setdefault(record["metric"], record["protocol"])
+            seeds += [] if record["eval_seed"] in seeds else [record["eval_seed"]]
+    return {"protocol": protocol, "eval_seeds": sorted(seeds)}
+
+
 def _config_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]]:
     """Config fields shared by every run (the per-run ones are in the tables)."""
     if results.empty:
         return []
-    config = store.read_config(results["run_id"].iloc[0]) or {}
+    config = next((c for r in results["run_id"].unique()
+                   if (c := store.read_config(r)) and c.get("train")), {})
     train = config.get("train", {})
+    evaluation = _evaluation(store, results)
     rows = []
     for key in ("dataset", "architecture", "latent_dim", "steps", "batch_size", "lr",
                 "precision", "device"):
         if key in train and (key not in results or results[key].astype(str).nunique() <= 1):
             rows.append((key, str(train[key])))
-    rows.append(("seeds", " ".join(str(s) for s in sorted(results["seed"].unique()))))
-    rows.append(("metrics", ", ".join(config.get("metrics", []))))
-    rows.append(("evaluation seed", str(config.get("eval_seed"))))
+    seeds = sorted(s for s in results["seed"].unique() if not is_nan(s))
+    rows.append(("seeds", " ".join(str(s) for s in seeds)))
+    rows.append(("metrics", ", ".join(evaluation.get("protocol", {}))))
+    rows.append(("evaluation seeds", " ".join(str(s) for s in evaluation.get("eval_seeds", []))))
     rows.append(("package version", str(config.get("version"))))
     return rows
 
@@ -263,23 +304,22 @@ def _config_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]
 def _protocol_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]]:
     if results.empty:
         return []
-    config = store.read_config(results["run_id"].iloc[0]) or {}
     return [(name, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
-            for name, params in config.get("protocol", {}).items()]
+            for name, params in _evaluation(store, results).get("protocol", {}).items()]
 
 
 def _failures(results: pd.DataFrame) -> list[tuple[str, str, str]]:
     bad = results[results["status"] != "finished"]
-    return [(str(r["label"]), str(r["run_id"]), str(r["error"] or r["status"]))
+    rows = [(str(r["label"]), str(r["run_id"]), str(r["error"] or r["status"]))
             for _, r in bad.iterrows()]
+    return list(dict.fromkeys(rows))
 
 
 def _environment(store: RunStore, results: pd.DataFrame) -> str:
     done = results[results["status"] == "finished"]
     if done.empty:
         return ""
-    record = store.read_metrics(done["run_id"].iloc[0]) or {}
-    env = record.get("environment", {})
+    env = store.read_environment(done["run_id"].iloc[0])
     keys = ("disentangle_bench", "python", "torch", "numpy", "scikit-learn", "platform")
     return ", ".join(f"{k} {env[k]}" for k in keys if k in env)
 
@@ -288,9 +328,12 @@ def _timing(results: pd.DataFrame) -> str:
     done = results[results["status"] == "finished"]
     if done.empty or "seconds" not in done:
         return ""
-    total = pd.to_numeric(done["seconds"], errors="coerce").sum()
-    train = pd.to_numeric(done.get("train_seconds"), errors="coerce").sum()
-    return (f"{len(done)} finished runs; compute time {total / 60:.1f} min "
+    metrics = pd.to_numeric(done.get("metrics_seconds"), errors="coerce").sum()
+    train = pd.to_numeric(done.drop_duplicates("run_id").get("train_seconds"),
+                          errors="coerce").sum()
+    models = done["run_id"].nunique()
+    return (f"{models} finished model{'s' if models != 1 else ''}, {len(done)} scored "
+            f"(model, evaluation seed) rows; compute time {(train + metrics) / 60:.1f} min "
             f"(training {train / 60:.1f} min), as recorded at run time")
 
 
@@ -382,7 +425,7 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
         parts += [f"<li class='fail'>{esc(label)} <code>{esc(rid)}</code>: {esc(err)}</li>"
                   for label, rid, err in failures]
         parts.append("</ul>")
-    parts.append("<h2>Results: mean [95 % interval] (n) over seeds</h2>")
+    parts.append(f"<h2>{RESULTS_HEADING}</h2>")
     table = _display(summary)
     parts.append(table.to_html(escape=True, border=0) if not table.empty else "<p>no runs</p>")
     parts += [f"<p>{_md_inline_to_html(note)}</p>"
@@ -457,7 +500,7 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
         lines += ["## Runs that did not finish", ""]
         lines += [f"- **{label}** `{rid}`: {err}" for label, rid, err in failures]
         lines.append("")
-    lines += ["## Results: mean [95 % interval] (n) over seeds", "",
+    lines += [f"## {RESULTS_HEADING}", "",
               markdown_table(summary, manifest.get("command"))]
     undefined = _undefined(results)
     if undefined:

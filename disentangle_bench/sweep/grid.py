@@ -12,8 +12,10 @@ Rules (documented in ``run_benchmark.py --help`` and docs/runner.md):
 * ``beta_vae`` with β = 1 *is* the VAE: it becomes the ``vae`` model, and duplicates (``--models
   vae`` as well) are trained once.
 * ``architecture="auto"`` takes the preset's network (the cpu preset's ``mlp``); a preset
-  with ``auto`` picks ``conv`` for 64×64 images and ``mlp`` otherwise;
-  ``precision="auto"`` is resolved on this machine (bf16 only with native bf16 instructions).
+  with ``auto`` picks ``conv`` for 64×64 images and ``mlp`` otherwise; ``device="auto"`` is
+  resolved to this machine's device type (``cuda`` when present, else ``cpu``) and
+  ``precision="auto"`` on it (bf16 only with native bf16 instructions), so the recorded config
+  and the model id say what actually trains.
 * AnnealedVAE's ``iteration_threshold`` scales with the run's steps (a third of them, the
   study's 100,000 of 300,000) unless given with ``--grid annealed_vae.iteration_threshold=N``.
 * Metric protocols: the metric's defaults, then the preset's overrides, then the user's.
@@ -60,7 +62,7 @@ class SweepRequest:
     checkpoint_every: int | None = None
     metrics: list[str] | None = None
     protocol: dict[str, dict[str, Any]] = field(default_factory=dict)
-    eval_seed: int = 0
+    eval_seeds: list[int] = field(default_factory=lambda: [0])
     eval_every: int = 0
 
 
@@ -198,9 +200,10 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     """The RunSpecs of a sweep, in grid order (models as given, then grid points, then seeds),
     each configuration once. Raises ``KeyError``/``ValueError`` with one clear line for any bad
     name or value, before anything is trained."""
+    from .. import __version__
     from ..data import check_dataset_name, get_dataset
     from ..plugins import plugin_record
-    from ..training import TrainConfig, resolve_device, resolve_precision
+    from ..training import TrainConfig, resolve_device, resolve_device_type, resolve_precision
 
     preset = request.preset
     check_dataset_name(request.dataset)
@@ -218,9 +221,11 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     metrics = resolve_metrics(request.metrics, preset)
     protocol = resolve_protocol(metrics, preset, request.protocol)
     artifacts = {**DEFAULT_ARTIFACTS, **preset.artifacts}
-    # "auto" precision depends on the machine: resolve it here so the run id says which
+    # "auto" device and precision depend on the machine: resolve them here so the model id
+    # says which (a CPU and a CUDA model of one config are different models)
+    device = resolve_device_type(request.device)
     precision = resolve_precision(_pick(request.precision, preset.precision),
-                                  resolve_device(request.device))
+                                  resolve_device(device))
     steps = _pick(request.steps, preset.steps)
     specs: dict[str, RunSpec] = {}
     for (model, hparams), seed in itertools.product(runs, request.seeds):
@@ -230,13 +235,14 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             dataset_kwargs=dict(request.dataset_kwargs), steps=steps,
             batch_size=_pick(request.batch_size, preset.batch_size),
             lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=request.latent_dim,
-            architecture=architecture, device=request.device,
+            architecture=architecture, device=device,
             precision=precision,
             checkpoint_every=_pick(request.checkpoint_every, preset.checkpoint_every),
             log_every=preset.log_every,
         )
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
-                       eval_seed=request.eval_seed, preset=preset.name, artifacts=artifacts,
+                       eval_seeds=tuple(dict.fromkeys(int(s) for s in request.eval_seeds)),
+                       preset=preset.name, version=__version__, artifacts=artifacts,
                        plugins=plugin_record(), eval_every=request.eval_every)
         specs.setdefault(spec.run_id, spec)
     return list(specs.values())

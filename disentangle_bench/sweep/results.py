@@ -1,26 +1,39 @@
-"""``load_results``: the store as a pandas DataFrame, one row per run.
+"""``load_results``: the two stores joined into a pandas DataFrame, one row per (model,
+evaluation seed).
 
-Columns (documented in docs/runner.md):
+Which evaluations: the evaluation set of the last sweep (``sweep.json``: each metric with its
+full protocol, and the evaluation seeds, as widened by ``run_benchmark.py evaluate``) or, with
+no manifest, every stored evaluation (for each metric and seed the newest). Columns (documented
+in docs/architecture.md and docs/runner.md):
 
-* identity: ``run_id``, ``status`` (finished / failed / incomplete), ``error`` (one line, failed
-  runs), ``label`` (``beta_vae(beta=4)``), ``preset``, ``version``, ``eval_seed``;
+* identity: ``run_id`` (the trained model's id), ``status`` (finished / failed / incomplete),
+  ``error`` (one line, with the file and the reason for a corrupt file), ``label``
+  (``beta_vae(beta=4)``; an external encoder's name with its source), ``source``
+  (``trained``, ``encoder FILE`` or ``represent MODULE:FUNCTION``), ``preset``, ``version``,
+  ``eval_seed``;
 * training config: ``model``, ``dataset``, ``seed``, ``steps``, ``batch_size``, ``lr``,
-  ``latent_dim``, ``architecture``, ``precision``, ... (every TrainConfig field), and one
-  ``hparams.<name>`` column per hyperparameter (NaN where a model does not have it);
+  ``latent_dim``, ``architecture``, ``device``, ``precision``, ... (every TrainConfig field), and
+  one ``hparams.<name>`` column per hyperparameter (NaN where a model does not have it);
 * headline numbers: ``reconstruction`` (mean Bernoulli NLL, nats per image), ``kl`` (total KL
-  to the prior, nats), ``active_units`` (latents with mean KL above 0.01 nats), taken from the
-  ``unsupervised`` metric when it ran, else from the run's artifact sample
-  (``summary_source`` says which);
+  to the prior, nats), ``active_units`` (latents with mean KL above 0.01 nats), from the
+  ``unsupervised`` metric at this evaluation seed when it ran, else from the model's artifact
+  sample (``summary_source`` says which);
 * every metric score as ``<metric>.<score>`` (e.g. ``mig.discrete_mig``,
   ``dci.disentanglement``), exactly the names the metric returns; ``<metric>.reason`` says why a
   metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
   disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
   active dimension; see :data:`DLIB_DEGENERATE`);
 * with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
-  ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from eval_log.csv);
-* ``<metric>.<score>@lo`` / ``@hi``: the run's 95 % interval of a score from its own
-  evaluation sample, where one was computed (MIG: a bootstrap of the evaluation rows);
-* timings: ``train_seconds``, ``metrics_seconds``, ``seconds`` (whole run).
+  ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from the model's
+  eval_log.csv);
+* ``<metric>.<score>@lo`` / ``@hi``: the 95 % interval of a score from this evaluation's own
+  sample, where one was computed (MIG: a bootstrap of the evaluation rows);
+* timings: ``train_seconds`` (the model's), ``metrics_seconds`` (this seed's evaluations),
+  ``seconds`` (their sum).
+
+A row is ``finished`` when the model is trained and every metric of the set is stored for its
+seed; a missing one makes it ``incomplete`` (not computed yet) or ``failed`` (its evaluation
+failed, or its file is corrupt: ``error`` names the file and the reason).
 """
 
 from __future__ import annotations
@@ -31,28 +44,34 @@ from typing import Any
 
 import pandas as pd
 
-from .spec import model_label
+from .spec import EvalSpec, model_label
 from .store import EVAL_LOG, RunStatus, RunStore
 
-IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "model", "dataset", "seed"]
+IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "source", "model", "dataset", "seed",
+                    "eval_seed"]
 SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
+REPAIR = "re-run the sweep (or `run_benchmark.py evaluate DIR`) to rewrite it"
 
 
-def load_results(root: Path | str, run_ids: list[str] | None = None) -> pd.DataFrame:
-    """One row per run in the store at ``root`` (or just ``run_ids``), see module docstring.
+def load_results(root: Path | str, run_ids: list[str] | None = None,
+                 evaluation: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per (model, evaluation seed) in the store at ``root`` (or just ``run_ids``), see
+    the module docstring. ``evaluation`` (``{"protocol": {metric: protocol}, "eval_seeds":
+    [...]}``) overrides the manifest's evaluation set.
 
-    Rows come in the last sweep's grid order (``sweep.json``), then any other runs by id.
+    Rows come in the last sweep's order (``sweep.json``), then any other models by id.
     """
     store = RunStore(root)
+    store.check_layout()
+    manifest = store.read_sweep() or {}
     if run_ids is None:
-        manifest = (store.read_sweep() or {}).get("run_ids", [])
-        present = store.run_ids()
-        ids = [r for r in manifest if r in set(present)]
+        present = store.model_ids()
+        ids = [r for r in manifest.get("run_ids", []) if r in set(present)]
         ids += [r for r in present if r not in set(ids)]
     else:
         ids = list(run_ids)
-    rows = [_row(store, run_id) for run_id in ids]
-    rows = [row for row in rows if row is not None]
+    evaluation = evaluation if evaluation is not None else manifest.get("evaluation")
+    rows = [row for model_id in ids for row in _rows(store, model_id, evaluation)]
     if not rows:
         return pd.DataFrame(columns=IDENTITY_COLUMNS)
     frame = pd.DataFrame(rows)
@@ -65,40 +84,163 @@ def load_results(root: Path | str, run_ids: list[str] | None = None) -> pd.DataF
     return frame[front + hparams + rest + summary + metrics].reset_index(drop=True)
 
 
+def evaluation_set(specs: list[Any]) -> dict[str, Any]:
+    """The evaluation set (manifest form) of a list of RunSpecs."""
+    protocol: dict[str, dict[str, Any]] = {}
+    seeds: list[int] = []
+    for spec in specs:
+        for name in spec.metrics:
+            protocol.setdefault(name, spec.protocol[name])
+        seeds += [s for s in spec.eval_seeds if s not in seeds]
+    return {"protocol": protocol, "eval_seeds": seeds}
+
+
+def model_means(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: its finished rows' values averaged over evaluation seeds (``n_eval``
+    says how many); models without a finished row keep their first row. What the claims and
+    the figures use, so that evaluation seeds never count as training seeds."""
+    if results.empty or "run_id" not in results:
+        return results
+    numeric = [c for c in results.columns if c in SUMMARY_COLUMNS or _is_score(c)]
+    rows = []
+    for _, group in results.groupby("run_id", sort=False):
+        done = group[group["status"] == "finished"]
+        row = (done if len(done) else group).iloc[0].copy()
+        if len(done):
+            for column in numeric:
+                numbers = pd.to_numeric(done[column], errors="coerce")
+                if numbers.notna().any() or done[column].isna().all():  # not a text column
+                    row[column] = numbers.mean()
+        row["n_eval"] = len(done)
+        rows.append(row)
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
 def metric_columns(frame: pd.DataFrame) -> list[str]:
     """The ``<metric>.<score>`` columns of a results frame."""
-    return [c for c in frame.columns if "." in c and not c.startswith("hparams.")]
+    return [c for c in frame.columns if _is_score(c)]
+
+
+def _is_score(column: str) -> bool:
+    return "." in column and not column.startswith("hparams.")
 
 
 def hparam_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith("hparams.")]
 
 
-def _row(store: RunStore, run_id: str) -> dict[str, Any] | None:
-    config = store.read_config(run_id)
+def _rows(store: RunStore, model_id: str, evaluation: dict[str, Any] | None) -> list[dict]:
+    problem = store.config_problem(model_id)
+    config = store.read_config(model_id) if problem is None else None
     if config is None:
-        return None
-    train = dict(config.get("train", {}))
-    hparams = train.pop("hparams", {}) or {}
-    row: dict[str, Any] = {"run_id": run_id, "preset": config.get("preset"),
-                           "version": config.get("version"), "eval_seed": config.get("eval_seed")}
-    row.update({k: v for k, v in train.items() if not isinstance(v, (dict, list))})
-    row.update({f"hparams.{k}": v for k, v in hparams.items()})
-    status = store.status(run_id)
-    row["status"] = status.value
-    row["error"] = None
-    if status is RunStatus.FINISHED:
-        record = store.read_metrics(run_id) or {}
-        row.update(record.get("summary", {}))
-        row.update(flatten_scores(record.get("metrics", {})))
-        row.update(undefined_scores(record.get("metrics", {})))
-        row.update(run_intervals(record.get("metrics", {})))
-        row.update(along_training_columns(store.run_dir(run_id) / EVAL_LOG))
-        for key in ("train_seconds", "metrics_seconds", "seconds"):
-            row[key] = record.get(key)
-    elif status is RunStatus.FAILED:
-        error = store.read_error(run_id) or {}
-        row["error"] = f"{error.get('error_type', 'Error')}: {error.get('message', '')}"
+        problem = problem or f"{store.model_dir(model_id) / 'config.json'}: missing"
+        return [{"run_id": model_id, "model": model_id.rpartition("-")[0] or model_id,
+                 "status": RunStatus.FAILED.value,
+                 "error": f"{problem}; re-run the sweep to rewrite it",
+                 "source": "trained"}]
+    base = _base_row(model_id, config)
+    status = store.status(model_id)
+    if status is RunStatus.FAILED:
+        error = store.read_error(model_id) or {}
+        return [{**base, "status": "failed",
+                 "error": f"{error.get('error_type', 'Error')}: {error.get('message', '')}"}]
+    if status is not RunStatus.FINISHED:
+        problem = store.trained_problem(model_id)
+        reason = f"{problem}; {REPAIR}" if problem else "not trained yet"
+        return [{**base, "status": status.value, "error": reason}]
+    trained = store.read_trained(model_id) or {}
+    base["train_seconds"] = trained.get("train_seconds")
+    base.update(along_training_columns(store.model_dir(model_id) / EVAL_LOG))
+    if evaluation is not None:
+        return _expected_rows(store, model_id, base, trained, evaluation)
+    return _stored_rows(store, model_id, base, trained)
+
+
+def _base_row(model_id: str, config: dict[str, Any]) -> dict[str, Any]:
+    source = config.get("source") or {"kind": "trained"}
+    row: dict[str, Any] = {"run_id": model_id, "preset": config.get("preset"),
+                           "version": config.get("version"), "source": source_text(source)}
+    if source.get("kind", "trained") == "trained":
+        train = dict(config.get("train", {}))
+        hparams = train.pop("hparams", {}) or {}
+        row.update({k: v for k, v in train.items() if not isinstance(v, (dict, list))})
+        row.update({f"hparams.{k}": v for k, v in hparams.items()})
+    else:
+        row.update(model=config.get("model") or config.get("name", "external"),
+                   dataset=config.get("dataset"), seed=math.nan,
+                   label=f"{config.get('name', 'external')} [{source_text(source)}]")
+        row.update({f"hparams.{k}": v for k, v in (config.get("hparams") or {}).items()})
+    return row
+
+
+def source_text(source: dict[str, Any]) -> str:
+    """``trained``, ``encoder FILE`` or ``represent MODULE:FUNCTION``."""
+    kind = source.get("kind", "trained")
+    if kind == "encoder":
+        return f"encoder {Path(str(source.get('file', '?'))).name}"
+    if kind == "represent":
+        return f"represent {source.get('target', '?')}"
+    return str(kind)
+
+
+def _expected_rows(store: RunStore, model_id: str, base: dict[str, Any],
+                   trained: dict[str, Any], evaluation: dict[str, Any]) -> list[dict]:
+    protocol = evaluation.get("protocol") or {}
+    rows = []
+    for seed in evaluation.get("eval_seeds") or [0]:
+        records, missing, failed = {}, [], []
+        for metric, params in protocol.items():
+            wanted = EvalSpec.of(metric, params, int(seed))
+            record = store.read_eval(model_id, wanted)
+            if record is not None:
+                records[metric] = record
+                continue
+            missing.append(metric)
+            problem = store.eval_problem(model_id, wanted)
+            if problem:
+                failed.append(f"{metric}: {problem}")
+        row = _scored_row(base, trained, int(seed), records)
+        if failed:
+            row.update(status="failed", error="; ".join(failed) + f" ({REPAIR})")
+        elif missing:
+            row.update(status="incomplete", error=f"not evaluated yet: {', '.join(missing)} "
+                                                  f"(run `run_benchmark.py evaluate DIR`)")
+        rows.append(row)
+    return rows
+
+
+def _stored_rows(store: RunStore, model_id: str, base: dict[str, Any],
+                 trained: dict[str, Any]) -> list[dict]:
+    records, problems = store.list_evals(model_id)
+    by_seed: dict[int, dict[str, dict]] = {}
+    for record in sorted(records, key=lambda r: str(r.get("created", ""))):
+        by_seed.setdefault(int(record["eval_seed"]), {})[str(record["metric"])] = record
+    rows = [_scored_row(base, trained, seed, found) for seed, found in sorted(by_seed.items())]
+    if not rows and not problems:
+        rows = [_scored_row(base, trained, math.nan, {})]
+    if problems:
+        rows.append({**base, "status": "failed", "error": "; ".join(problems) + f" ({REPAIR})"})
+    return rows
+
+
+def _scored_row(base: dict[str, Any], trained: dict[str, Any], seed: float,
+                records: dict[str, dict]) -> dict[str, Any]:
+    row = {**base, "eval_seed": seed, "status": "finished", "error": None}
+    results = {metric: record["result"] for metric, record in records.items()}
+    row.update(trained.get("summary", {}))
+    row["summary_source"] = "artifacts" if trained.get("summary") else None
+    unsupervised = results.get("unsupervised", {}).get("scores", {})
+    # reconstruction stays the model's (sampled-z, as disentanglement_lib reports it)
+    for ours, theirs in (("kl", "kl_total"), ("active_units", "active_units")):
+        if isinstance(unsupervised.get(theirs), (int, float)):
+            row[ours] = unsupervised[theirs]
+            row["summary_source"] = "unsupervised"
+    row.update(flatten_scores(results))
+    row.update(undefined_scores(results))
+    row.update(run_intervals(results))
+    metrics_seconds = sum(float(r.get("seconds") or 0.0) for r in results.values())
+    row["metrics_seconds"] = metrics_seconds
+    row["seconds"] = float(base.get("train_seconds") or 0.0) + metrics_seconds
     return row
 
 
@@ -197,10 +339,15 @@ def _add_labels(frame: pd.DataFrame) -> None:
     """``label``: the model with its hyperparameters, one rule for every model: those that vary
     among the model's runs in this frame, or all of them when none varies (``ae``, ``vae``:
     none). So ``beta_vae(beta=2)``, ``beta_vae(beta=4)`` in a β sweep, and
-    ``factor_vae(discriminator_depth=6, discriminator_width=1000, gamma=40)`` alone."""
+    ``factor_vae(discriminator_depth=6, discriminator_width=1000, gamma=40)`` alone. External
+    entries keep their name and source."""
     hp_cols = hparam_columns(frame)
     labels = []
-    for _, row in frame.iterrows():
+    given = frame["label"] if "label" in frame else pd.Series(None, index=frame.index)
+    for index, row in frame.iterrows():
+        if isinstance(given[index], str):
+            labels.append(given[index])
+            continue
         same_model = frame[frame["model"] == row["model"]]
         varied = tuple(c.removeprefix("hparams.") for c in hp_cols
                        if same_model[c].nunique(dropna=True) > 1)

@@ -1,22 +1,26 @@
-"""``run_one``: train one RunSpec, score it, store everything; idempotent and resumable.
+"""``run_one``: make sure one model is trained and scored; idempotent and resumable.
 
-Order of writes in the run directory (each atomic): config.json → checkpoints (by training,
-resumable) → train_log.csv → artifacts.npz → metrics.json. metrics.json is last, so its valid
-presence means every other file is complete. A run that raises is recorded in error.json with
-its traceback and does not propagate (the sweep goes on); ``KeyboardInterrupt`` and
-``SystemExit`` do propagate.
+The two halves are independent. Training (skipped when ``trained.json`` is valid) writes, each
+atomically, into ``models/<model_id>/``: config.json → checkpoints (by training, resumable) →
+train_log.csv (and eval_log.csv with ``--eval-every``) → artifacts.npz → trained.json, last.
+Evaluation then computes only the (metric, protocol, seed) combinations not yet stored, each
+written as its own ``evals/<eval_id>.json``. A failure is recorded (error.json for training,
+``<eval_id>.error.json`` for an evaluation) with its traceback and does not propagate (the
+sweep goes on);
+``KeyboardInterrupt`` and ``SystemExit`` do propagate.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..atomic import write_npz_atomic, write_text_atomic
-from .spec import RunSpec
+from .spec import EvalSpec, RunSpec
 from .store import (
     ARTIFACTS,
     CHECKPOINT_DIR,
@@ -33,61 +37,101 @@ RUN_BOOTSTRAP = 200
 
 #: Latents whose mean KL to the prior exceeds this many nats count as active units.
 ACTIVE_UNIT_THRESHOLD = 0.01
+#: Seed of the figures' arrays: they belong to the trained model, not to an evaluation seed.
+ARTIFACT_SEED = 0
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What ``run_one`` did: ``action`` is ``cached`` (already finished), ``trained`` (from
-    scratch), ``resumed`` (from a checkpoint) or ``failed``."""
+    """What ``run_one`` did: ``action`` is ``cached`` (nothing to do), ``trained`` (from
+    scratch), ``resumed`` (from a checkpoint), ``evaluated`` (the model existed; only missing
+    evaluations were computed), ``skipped`` (not trained and training not allowed) or
+    ``failed``."""
 
     run_id: str
     status: RunStatus
     action: str
     seconds: float
     error: str | None = None
+    evaluated: int = 0
 
 
-def run_one(spec: RunSpec, store_root: Path | str, *, progress: bool = True) -> RunOutcome:
-    """Train, evaluate and store one run unless it is already finished (idempotent).
+def run_one(spec: RunSpec, store_root: Path | str, *, progress: bool = True,
+            train: bool = True) -> RunOutcome:
+    """Train ``spec``'s model unless it is stored, then compute the evaluations it asks for that
+    are not stored. ``train=False`` only scores (an untrained model is ``skipped``).
 
-    Writes only inside ``store_root/runs/<run_id>/``. Safe to call concurrently for the same run
-    from several processes (a per-run lock serialises them) and after a crash at any point
-    (training resumes from the last checkpoint in ``checkpoint/``).
+    Writes only inside ``store_root/models/<model_id>/``. Safe to call concurrently for the same
+    model from several processes (a per-model lock serialises them) and after a crash at any
+    point (training resumes from the last checkpoint in ``checkpoint/``).
     """
     store = RunStore(store_root)
     start = time.perf_counter()
-    with store.lock(spec.run_id):
+    model_id = spec.model_id
+    with store.lock(model_id):
         if store.is_finished(spec):
-            return RunOutcome(spec.run_id, RunStatus.FINISHED, "cached", 0.0)
-        run_dir = store.prepare(spec)
-        store.clear_outcome(spec.run_id)
-        resumed = _has_checkpoint(run_dir / CHECKPOINT_DIR)
-        phase = "training"
-        try:
-            trained = _train(spec, run_dir, progress=progress)
-            train_seconds = time.perf_counter() - start
-            write_text_atomic(run_dir / TRAIN_LOG, trained.log_csv())
-            phase = "evaluation"
-            record = _evaluate(spec, trained, run_dir)
-            record["train_seconds"] = train_seconds
-            record["seconds"] = time.perf_counter() - start
-            store.write_metrics(spec, record)
-        except Exception as error:  # noqa: BLE001 - every failure is recorded, the sweep goes on
-            store.write_error(spec.run_id, error, phase=phase,
-                              traceback_text=traceback.format_exc())
-            return RunOutcome(spec.run_id, RunStatus.FAILED, "failed",
-                              time.perf_counter() - start, error=_one_line(error))
-    action = "resumed" if resumed else "trained"
-    return RunOutcome(spec.run_id, RunStatus.FINISHED, action, time.perf_counter() - start)
+            return RunOutcome(model_id, RunStatus.FINISHED, "cached", 0.0)
+        model_dir = store.prepare(spec)  # also repairs a corrupt config.json
+        trained = None
+        action = "evaluated"
+        if not store.is_trained(spec):
+            if not train:
+                return RunOutcome(model_id, RunStatus.INCOMPLETE, "skipped", 0.0,
+                                  error="not trained")
+            store.clear_outcome(model_id)
+            action = "resumed" if _has_checkpoint(model_dir / CHECKPOINT_DIR) else "trained"
+            try:
+                trained = _train_and_store(spec, store, model_dir, progress=progress)
+            except Exception as error:  # noqa: BLE001 - every failure is recorded, sweep goes on
+                store.write_error(model_id, error, phase="training",
+                                  traceback_text=traceback.format_exc())
+                return RunOutcome(model_id, RunStatus.FAILED, "failed",
+                                  time.perf_counter() - start, error=_one_line(error))
+        missing = store.missing_evaluations(spec)
+        errors: list[str] = []
+        if missing:
+            try:
+                trained = trained or load_trained(model_dir)
+                errors = evaluate_missing(store, model_id, spec.dataset,
+                                          spec.train.get("dataset_kwargs", {}),
+                                          represent_functions(trained), missing)
+            except Exception as error:  # noqa: BLE001 - e.g. an unloadable model file
+                for evaluation in missing:
+                    store.write_eval_error(model_id, evaluation, error)
+                errors = [_one_line(error)]
+    seconds = time.perf_counter() - start
+    if errors:
+        return RunOutcome(model_id, RunStatus.FAILED, "failed", seconds, error=errors[0],
+                          evaluated=len(missing) - len(errors))
+    return RunOutcome(model_id, RunStatus.FINISHED, action, seconds, evaluated=len(missing))
 
 
-def _train(spec: RunSpec, run_dir: Path, *, progress: bool) -> Any:
+def _train_and_store(spec: RunSpec, store: RunStore, model_dir: Path, *, progress: bool) -> Any:
+    """Train (or resume), then write train_log.csv, artifacts.npz and, last, trained.json."""
+    from ..data import get_dataset
     from ..training import StepCallback, TrainConfig, train
+    from .artifacts import compute_artifacts, summarize_artifacts
 
-    config = TrainConfig.from_dict(spec.train)
-    callback = (StepCallback(spec.eval_every, _AlongTraining(spec, run_dir))
+    start = time.perf_counter()
+    callback = (StepCallback(spec.eval_every, _AlongTraining(spec, model_dir))
                 if spec.eval_every else None)
-    return train(config, out_dir=run_dir / CHECKPOINT_DIR, progress=progress, callback=callback)
+    trained = train(TrainConfig.from_dict(spec.train), out_dir=model_dir / CHECKPOINT_DIR,
+                    progress=progress, callback=callback)
+    train_seconds = time.perf_counter() - start
+    write_text_atomic(model_dir / TRAIN_LOG, trained.log_csv())
+    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
+    arrays = compute_artifacts(trained, dataset, seed=ARTIFACT_SEED, settings=spec.artifacts)
+    write_npz_atomic(model_dir / ARTIFACTS, **arrays)
+    store.write_trained(spec.model_id, spec.config_hash, {
+        "dataset": dataset_provenance(dataset),
+        "train_seconds": train_seconds,
+        "artifact_seconds": time.perf_counter() - start - train_seconds,
+        "final_training": trained.log[-1] if trained.log else {},
+        "summary": summarize_artifacts(arrays, active_threshold=ACTIVE_UNIT_THRESHOLD),
+        "artifacts": spec.artifacts,
+        "environment": environment_summary(),
+    })
+    return trained
 
 
 #: The cheap subset scored along training (``--eval-every``): sizes of the metrics' smoke
@@ -150,33 +194,75 @@ class _AlongTraining:
         write_text_atomic(self.path, table.to_csv(index=False))
 
 
-def _evaluate(spec: RunSpec, trained: Any, run_dir: Path) -> dict[str, Any]:
+def load_trained(model_dir: Path | str) -> Any:
+    """The finished model stored in ``model_dir`` (``checkpoint/model.pt``, loaded with
+    ``weights_only=True``), on CUDA when present, else the CPU."""
+    from ..training import TrainedModel, resolve_device
+
+    return TrainedModel.load(Path(model_dir) / CHECKPOINT_DIR, device=resolve_device("auto"))
+
+
+def represent_functions(trained: Any) -> dict[str, Callable | None]:
+    """``represent`` / ``posterior`` / ``reconstruction_nll`` of a trained model, as the metrics
+    take them (no posterior for a deterministic model such as the AE)."""
+    has_posterior = getattr(trained, "has_posterior", True)
+    return {"represent": trained.encode,
+            "posterior": trained.posterior if has_posterior else None,
+            "reconstruction_nll": getattr(trained, "reconstruction_nll", None)}
+
+
+def evaluate_missing(store: RunStore, model_id: str, dataset_name: str,
+                     dataset_kwargs: dict[str, Any], functions: dict[str, Callable | None],
+                     evaluations: Sequence[EvalSpec], *, n_jobs: int | None = None) -> list[str]:
+    """Compute and store ``evaluations`` of one model, one ``metrics.evaluate`` call per seed
+    (so metrics at one seed share their samples). A call that raises is retried metric by
+    metric so that one failing metric is recorded alone; returns the failures' one-liners."""
     import torch
 
-    start = time.perf_counter()
-    # the metrics' classifier processes get this run's share of the cores (all of them
-    # in-process, cores // jobs in a pool worker): never more processes than cores
-    scores, arrays = score_model(spec, trained, spec.eval_seed, n_jobs=torch.get_num_threads())
-    metrics_seconds = time.perf_counter() - start
-    write_npz_atomic(run_dir / ARTIFACTS, **arrays)
-    environment = scores.pop("_environment", {})
-    dataset = scores.pop("_dataset", {})
-    return {
-        "dataset": dataset,
-        "metrics": scores,
-        "summary": headline_numbers(scores, arrays),
-        "final_training": trained.log[-1] if trained.log else {},
-        "metrics_seconds": metrics_seconds,
-        "environment": {**environment_summary(), **_stringify(environment)},
-    }
+    from ..data import get_dataset
+
+    n_jobs = n_jobs or torch.get_num_threads()  # this run's share of the cores
+    dataset = get_dataset(dataset_name, **dataset_kwargs)
+    by_seed: dict[int, list[EvalSpec]] = {}
+    for evaluation in evaluations:
+        by_seed.setdefault(evaluation.seed, []).append(evaluation)
+    errors = []
+    for group in by_seed.values():
+        try:
+            _score_and_store(store, model_id, dataset, functions, group, n_jobs)
+        except Exception:  # noqa: BLE001 - isolate the failing metric
+            for evaluation in group:
+                try:
+                    _score_and_store(store, model_id, dataset, functions, [evaluation], n_jobs)
+                except Exception as error:  # noqa: BLE001 - recorded, the others go on
+                    store.write_eval_error(model_id, evaluation, error)
+                    errors.append(f"{evaluation.metric} (seed {evaluation.seed}): "
+                                  f"{_one_line(error)}")
+    return errors
+
+
+def _score_and_store(store: RunStore, model_id: str, dataset: Any,
+                     functions: dict[str, Callable | None], group: list[EvalSpec],
+                     n_jobs: int | None) -> None:
+    from ..metrics import evaluate
+
+    results = evaluate(dataset, functions["represent"], [e.metric for e in group],
+                       seed=group[0].seed, overrides={e.metric: e.protocol for e in group},
+                       posterior=functions.get("posterior"),
+                       reconstruction_nll=functions.get("reconstruction_nll"), n_jobs=n_jobs,
+                       bootstrap=RUN_BOOTSTRAP)
+    environment = {**environment_summary(), **_stringify(results.get("_environment", {}))}
+    for evaluation in group:
+        store.write_eval(model_id, evaluation, results[evaluation.metric], environment)
 
 
 def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
                 n_jobs: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Score a trained model exactly as a run does: ``(metrics.evaluate results, artifacts)``
-    for ``spec``'s dataset, metrics and resolved protocols at ``eval_seed``; the results' entry
-    ``"_dataset"`` is the dataset's ``provenance()`` (file, SHA-256, release). The regression
-    check rescores stored models through this same function."""
+    """Score a trained model as the store does: ``(metrics.evaluate results, artifacts)`` for
+    ``spec``'s dataset, metrics and resolved protocols at ``eval_seed`` (the artifacts at
+    ``ARTIFACT_SEED``, as stored with the model); the results' entry ``"_dataset"`` is the
+    dataset's ``provenance()`` (file, SHA-256, release). The regression check rescores through
+    it."""
     from ..data import get_dataset
     from ..metrics import evaluate
     from ..plugins import ensure_plugins
@@ -185,15 +271,20 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     ensure_plugins(spec.plugins)  # e.g. the regression check rescoring a plugin's metric
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
-    posterior = trained.posterior if getattr(trained, "has_posterior", True) else None
-    scores = evaluate(dataset, trained.encode, list(spec.metrics), seed=eval_seed,
-                      overrides=spec.protocol, posterior=posterior,
-                      reconstruction_nll=trained.reconstruction_nll, n_jobs=n_jobs,
+    functions = represent_functions(trained)
+    scores = evaluate(dataset, functions["represent"], list(spec.metrics), seed=eval_seed,
+                      overrides=spec.protocol, posterior=functions["posterior"],
+                      reconstruction_nll=functions["reconstruction_nll"], n_jobs=n_jobs,
                       bootstrap=RUN_BOOTSTRAP)
-    arrays = compute_artifacts(trained, dataset, seed=eval_seed, settings=spec.artifacts)
-    scores["_dataset"] = {"name": dataset.name, "factor_sizes": list(dataset.factor_sizes),
-                          **dataset.provenance()}
+    arrays = compute_artifacts(trained, dataset, seed=ARTIFACT_SEED, settings=spec.artifacts)
+    scores["_dataset"] = dataset_provenance(dataset)
     return scores, arrays
+
+
+def dataset_provenance(dataset: Any) -> dict[str, Any]:
+    """Name, factor sizes and ``provenance()`` (file, SHA-256, release) of a dataset."""
+    return {"name": dataset.name, "factor_sizes": list(dataset.factor_sizes),
+            **dataset.provenance()}
 
 
 def headline_numbers(scores: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
@@ -226,7 +317,8 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False) -> dict:
+def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = False,
+                 train: bool = True) -> dict:
     """Picklable task entry point for executors: a RunSpec dict in, a RunOutcome dict out.
     In a fresh worker process it first loads the plugins the spec names; after a stop request
     (Ctrl-C) it starts nothing and raises ``KeyboardInterrupt``."""
@@ -235,6 +327,6 @@ def execute_task(spec_record: dict[str, Any], store_root: str, progress: bool = 
 
     check_not_stopped()
     ensure_plugins(spec_record.get("plugins"))
-    outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress)
+    outcome = run_one(RunSpec.from_dict(spec_record), store_root, progress=progress, train=train)
     return {"run_id": outcome.run_id, "status": outcome.status.value, "action": outcome.action,
-            "seconds": outcome.seconds, "error": outcome.error}
+            "seconds": outcome.seconds, "error": outcome.error, "evaluated": outcome.evaluated}

@@ -1,6 +1,8 @@
 """``run_sweep``: execute a list of RunSpecs through an executor, collecting from the store.
 
-Finished runs are skipped before any task is submitted (so a re-run costs nothing for them);
+A run is one trained model and the evaluations asked of it. Runs whose model is trained and
+whose evaluations are all stored are skipped before any task is submitted (a re-run costs
+nothing for them); a run whose model is stored but lacks evaluations only scores (``evaluated``).
 ``force=True`` deletes and re-runs them. The overall progress bar counts runs done / total with
 an ETA; the per-run training bars come from the training layer (in-process runs only).
 """
@@ -19,7 +21,8 @@ from .store import RunStatus, RunStore
 
 @dataclass
 class SweepSummary:
-    """Per-run outcome of a sweep: ``actions[run_id]`` is cached / trained / resumed / failed."""
+    """Per-run outcome of a sweep: ``actions[run_id]`` is cached / trained / resumed /
+    evaluated / skipped / failed."""
 
     run_ids: list[str]
     actions: dict[str, str] = field(default_factory=dict)
@@ -36,7 +39,7 @@ class SweepSummary:
 
     def lines(self) -> list[str]:
         """Human-readable summary: counts, then one line per failed run with its reason."""
-        actions = ("cached", "trained", "resumed", "failed")
+        actions = ("cached", "trained", "resumed", "evaluated", "skipped", "failed")
         counts = ", ".join(f"{self.count(a)} {a}" for a in actions if self.count(a))
         total = len(self.run_ids)
         lines = [f"{total} run{'' if total == 1 else 's'} ({counts}) in {self.seconds:.0f} s"]
@@ -54,6 +57,7 @@ def run_sweep(specs: Sequence[RunSpec], store: RunStore, executor: Executor, *,
     """Run every spec not yet finished in ``store``; failures are recorded, never raised."""
     from tqdm.auto import tqdm
 
+    store.check_layout()
     start = time.perf_counter()
     summary = SweepSummary(run_ids=[s.run_id for s in specs],
                            labels={s.run_id: s.label() for s in specs})
@@ -61,10 +65,10 @@ def run_sweep(specs: Sequence[RunSpec], store: RunStore, executor: Executor, *,
     for spec in specs:
         if force:
             store.reset(spec.run_id)
+        store.prepare(spec)  # writes config.json, or repairs a corrupt one
         if store.is_finished(spec):
             summary.actions[spec.run_id] = "cached"
         else:
-            store.prepare(spec)
             todo.append(spec)
     bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="sweep", unit="run",
                disable=not progress, dynamic_ncols=True, position=0, leave=True)
@@ -87,13 +91,24 @@ def _collect(store: RunStore, spec: RunSpec, done: Any, summary: SweepSummary) -
     """Read the run's outcome from the store (the source of truth), recording crashes."""
     if done.crash is not None and store.status(spec.run_id) is not RunStatus.FINISHED:
         store.write_error(spec.run_id, done.crash, phase="executor")
-    status = store.status(spec.run_id)
-    if status is RunStatus.FINISHED:
+    if store.is_finished(spec):
         action = (done.outcome or {}).get("action", "trained")
     else:
-        error = store.read_error(spec.run_id) or {}
-        reason = f"{error.get('error_type', 'Error')}: {error.get('message', 'no result written')}"
-        summary.failures[spec.run_id] = reason.splitlines()[0]
+        summary.failures[spec.run_id] = failure_reason(store, spec, done)
         action = "failed"
     summary.actions[spec.run_id] = action
     return action
+
+
+def failure_reason(store: RunStore, spec: RunSpec, done: Any = None) -> str:
+    """One line: why ``spec`` is not finished (training error, else the first evaluation's)."""
+    error = store.read_error(spec.run_id)
+    if error is not None or store.status(spec.run_id) is not RunStatus.FINISHED:
+        error = error or {}
+        reason = f"{error.get('error_type', 'Error')}: {error.get('message', 'no result written')}"
+        return reason.splitlines()[0]
+    for evaluation in store.missing_evaluations(spec):
+        problem = store.eval_problem(spec.run_id, evaluation)
+        if problem:
+            return f"{evaluation.metric} (seed {evaluation.seed}): {problem}".splitlines()[0]
+    return str((getattr(done, "outcome", None) or {}).get("error") or "evaluation not written")

@@ -1,15 +1,23 @@
-"""A run specification and its content-addressed id.
+"""What a sweep asks for, and the content-addressed ids of its two stores.
 
-A :class:`RunSpec` is everything that determines a run's numbers: the training configuration
-(``training.TrainConfig`` as a plain dict, hyperparameters fully resolved), the metric names with
-their full resolved protocols, the evaluation seed, the preset it came from and the package
-version. Its ``run_id`` is a hash of exactly that, so the same command always finds the same run
-directory, and changing anything that could change a number (a step count, a protocol size, the
-package version) gives a new one.
+A :class:`RunSpec` is one trained model plus the evaluations asked of it: the training
+configuration (``training.TrainConfig`` as a plain dict, hyperparameters fully resolved), the
+metric names with their full resolved protocols, the evaluation seeds, the preset it came from
+and the package version.
 
-``checkpoint_every`` is recorded but not hashed: checkpointing more or less often does not change
-a number (training resumes bitwise-exactly), so it is still the same run. The device *is* hashed
-(a GPU run's numbers differ from a CPU run's, and training refuses to resume across devices).
+The results directory holds two stores with two kinds of id:
+
+* **trained models**, ``model_id`` = ``<model>-<12 hex>`` of the hash of exactly what determines
+  the weights: the training config without execution-only fields (``checkpoint_every``), the
+  device resolved to its type (``cpu``/``cuda``, never ``auto``: a CPU and a CUDA run give
+  different numbers, and a checkpoint of one must never resume on the other), the resolved
+  precision, and ``training.TRAINING_NUMERICS_VERSION``. Not the package version, not the
+  metrics, not the evaluation seed: changing those never retrains.
+* **evaluations** (:class:`EvalSpec`), ``eval_id`` = ``<metric>-s<seed>-<10 hex>`` of the
+  metric, its full resolved protocol, the evaluation seed and that metric's own code version
+  (``metrics.metric_version``), stored under the model they score.
+
+``run_id`` is the model id (one row of a sweep is one trained model).
 """
 
 from __future__ import annotations
@@ -21,23 +29,75 @@ from typing import Any
 
 from .. import __version__
 
-#: TrainConfig fields recorded in config.json but left out of the run id (see module docstring).
+#: TrainConfig fields recorded in config.json but left out of the model id (see module docstring).
 EXECUTION_FIELDS = ("checkpoint_every",)
+
+
+def model_identity(train: dict[str, Any]) -> dict[str, Any]:
+    """The hashed part of a training config (see the module docstring)."""
+    from ..training import TRAINING_NUMERICS_VERSION, resolve_device_type, resolve_precision
+
+    identity = {k: v for k, v in train.items() if k not in EXECUTION_FIELDS}
+    device = str(train.get("device", "auto"))
+    device = resolve_device_type(device) if device == "auto" else device
+    precision = str(train.get("precision", "auto"))
+    if precision == "auto":
+        import torch
+
+        precision = resolve_precision(precision, torch.device(device))
+    identity.update(device=device, precision=precision,
+                    training_numerics=TRAINING_NUMERICS_VERSION)
+    return identity
+
+
+def content_hash(obj: Any) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``obj``."""
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """One evaluation of a stored model: ``metric`` with its full ``protocol`` at ``seed``."""
+
+    metric: str
+    protocol: dict[str, Any]
+    seed: int
+    version: int
+
+    @classmethod
+    def of(cls, metric: str, protocol: dict[str, Any], seed: int) -> EvalSpec:
+        """The evaluation of ``metric`` at ``seed`` with the metric's current code version."""
+        from ..metrics import metric_version
+
+        return cls(metric, dict(protocol), int(seed), metric_version(metric))
+
+    def identity(self) -> dict[str, Any]:
+        return {"metric": self.metric, "protocol": self.protocol, "seed": self.seed,
+                "metric_version": self.version}
+
+    @property
+    def eval_hash(self) -> str:
+        return content_hash(self.identity())
+
+    @property
+    def eval_id(self) -> str:
+        return f"{self.metric}-s{self.seed}-{self.eval_hash[:10]}"
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of the sweep: train ``train`` then score it with ``metrics``.
+    """One trained model of the sweep and the evaluations asked of it.
 
     ``train`` holds the keyword arguments of ``training.TrainConfig`` (``model``, ``hparams``,
     ``dataset``, ``steps``, ``batch_size``, ``lr``, ``seed``, ``latent_dim``, ``architecture``,
-    ``precision``, ...); ``protocol`` maps each metric name to its full parameter dict.
+    ``device``, ``precision``, ...); ``protocol`` maps each metric name to its full parameter
+    dict; ``eval_seeds`` are the evaluation seeds (``eval_seed`` is the first).
     """
 
     train: dict[str, Any]
     metrics: tuple[str, ...]
     protocol: dict[str, dict[str, Any]]
-    eval_seed: int = 0
+    eval_seeds: tuple[int, ...] = (0,)
     preset: str = "custom"
     version: str = __version__
     artifacts: dict[str, Any] = field(default_factory=dict)
@@ -48,34 +108,40 @@ class RunSpec:
 
     # --- identity -------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
-        """The hashed part of the config: everything except the execution-only fields."""
-        train = {k: v for k, v in self.train.items() if k not in EXECUTION_FIELDS}
-        return {
-            "train": train,
-            "metrics": sorted(self.metrics),
-            "protocol": {name: self.protocol[name] for name in sorted(self.metrics)},
-            "eval_seed": self.eval_seed,
-            "preset": self.preset,
-            "version": self.version,
-            "artifacts": self.artifacts,
-            # a changed plugin (it may add or replace a model, metric or dataset) is a new run;
-            # runs without plugins keep the ids they had before plugins existed
-            **({"plugins": self.plugins} if self.plugins else {}),
-            # scoring along training adds an output; runs without it keep their ids
-            **({"eval_every": self.eval_every} if self.eval_every else {}),
-        }
+        """The hashed part of the trained model (:func:`model_identity`), with the loaded
+        plugins when there are any (a plugin may add or replace a model, metric or dataset, so
+        a changed plugin is a new model) and ``eval_every`` when set (scoring along training
+        adds an output, eval_log.csv, to the model); without them the ids are as before."""
+        identity = model_identity(self.train)
+        extra = {"plugins": self.plugins} if self.plugins else {}
+        extra.update({"eval_every": self.eval_every} if self.eval_every else {})
+        return {**identity, **extra}
 
     @property
     def config_hash(self) -> str:
-        """SHA-256 (hex) of the canonical JSON of :meth:`identity`."""
-        return hashlib.sha256(canonical_json(self.identity()).encode("utf-8")).hexdigest()
+        """SHA-256 (hex) of the canonical JSON of :meth:`identity`: the trained model's hash."""
+        return content_hash(self.identity())
+
+    @property
+    def model_id(self) -> str:
+        """``<model>-<first 12 hex digits of the model hash>``: readable and unique."""
+        return f"{self.model}-{self.config_hash[:12]}"
 
     @property
     def run_id(self) -> str:
-        """``<model>-<first 12 hex digits of the config hash>``: readable and unique."""
-        return f"{self.model}-{self.config_hash[:12]}"
+        """The trained model's id (a sweep's row is one trained model)."""
+        return self.model_id
+
+    def evaluations(self) -> list[EvalSpec]:
+        """Every (metric, protocol, seed) asked of this model, seeds outermost."""
+        return [EvalSpec.of(name, self.protocol[name], seed)
+                for seed in self.eval_seeds for name in self.metrics]
 
     # --- convenience ----------------------------------------------------------------------
+    @property
+    def eval_seed(self) -> int:
+        return int(self.eval_seeds[0])
+
     @property
     def model(self) -> str:
         return str(self.train["model"])
@@ -93,21 +159,25 @@ class RunSpec:
         return str(self.train["dataset"])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (written as config.json, with the run id and hash)."""
+        """JSON-ready dict, with the model id and hash (``eval_seed`` too, for older readers)."""
         record = asdict(self)
         record["metrics"] = list(self.metrics)
+        record["eval_seeds"] = list(self.eval_seeds)
+        record["eval_seed"] = self.eval_seed
         record["run_id"] = self.run_id
         record["config_hash"] = self.config_hash
         return record
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunSpec:
-        """Inverse of :meth:`to_dict` (``run_id``/``config_hash`` are recomputed, not trusted)."""
+        """Inverse of :meth:`to_dict` (ids and hashes are recomputed, not trusted); reads the
+        single ``eval_seed`` of records written before ``eval_seeds``."""
+        seeds = record.get("eval_seeds") or [record.get("eval_seed", 0)]
         return cls(
             train=dict(record["train"]),
             metrics=tuple(record["metrics"]),
             protocol={k: dict(v) for k, v in record["protocol"].items()},
-            eval_seed=int(record.get("eval_seed", 0)),
+            eval_seeds=tuple(int(s) for s in seeds),
             preset=str(record.get("preset", "custom")),
             version=str(record.get("version", __version__)),
             artifacts=dict(record.get("artifacts", {})),

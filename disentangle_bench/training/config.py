@@ -13,6 +13,12 @@ from ..data import check_dataset_name
 from ..models import ARCHITECTURES, check_model_hparams, model_defaults
 
 DEVICES = ("auto", "cpu", "cuda")
+
+#: Bump when a change makes training produce different numbers for the same config (the loop,
+#: an objective, an architecture, the initialisation, batch sampling). A trained model's id in
+#: the results store hashes this, not the package version: a release that leaves training's
+#: numbers alone reuses every trained model.
+TRAINING_NUMERICS_VERSION = 1
 PRECISIONS = ("auto", "bf16", "fp32")
 _INT_FIELDS = ("steps", "batch_size", "seed", "latent_dim", "checkpoint_every", "log_every")
 

@@ -43,7 +43,13 @@ from ..interrupt import stop_requested, training_section
 from ..models import Objective
 from ..models.base import ADAM  # noqa: F401 - re-exported: the default optimiser's settings
 from .config import TrainConfig
-from .trained_model import MODEL_FILE, TrainedModel, atomic_torch_save, build_model
+from .trained_model import (
+    MODEL_FILE,
+    TrainedModel,
+    atomic_torch_save,
+    build_model,
+    safe_torch_load,
+)
 
 CHECKPOINT_FILE = "checkpoint.pt"
 #: A log window this many times slower than the run's best gets a warning (see _warn_if_stalled).
@@ -75,6 +81,12 @@ def resolve_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' but no CUDA GPU is available; use device='auto' or 'cpu'")
     return torch.device(device)
+
+
+def resolve_device_type(device: str) -> str:
+    """The device type a config trains on: ``"cpu"`` or ``"cuda"``, never ``"auto"`` (what a run
+    id hashes: a CPU and a CUDA run of one config give different numbers and checkpoints)."""
+    return resolve_device(device).type
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -375,7 +387,7 @@ class _Run:
         atomic_torch_save(state, path)
 
     def restore(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = safe_torch_load(path, map_location=self.device)
         _check_same_config(TrainConfig.from_dict(state["config"]), self.config, path)
         if state["precision"] != self.precision:
             raise ConfigMismatch(

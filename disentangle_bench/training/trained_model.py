@@ -224,7 +224,7 @@ class TrainedModel:
             path = directory / "checkpoint.pt"
         if not path.exists():
             raise FileNotFoundError(f"no {MODEL_FILE} or checkpoint.pt in {directory}")
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = safe_torch_load(path, map_location="cpu")
         return cls.from_state(state, device=device)
 
     def __repr__(self) -> str:
@@ -232,6 +232,29 @@ class TrainedModel:
             f"<TrainedModel {self.config.model} on {self.config.dataset} "
             f"(step {self.step}/{self.config.steps}, latent_dim {self.latent_dim})>"
         )
+
+
+class UnsafeFileError(ValueError):
+    """A model or checkpoint file that cannot be loaded without executing pickled code (or is
+    not a torch file at all); the message is one line naming the file."""
+
+
+def safe_torch_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors, numbers, strings and containers only,
+    never code from the file. A file that needs anything else raises :class:`UnsafeFileError`."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "not loadable"
+        if "weights_only" in str(error) or "Unsupported global" in str(error):
+            reason = "it needs pickled code to load (only tensors and plain data are accepted)"
+        raise UnsafeFileError(f"refusing to load {path}: {reason}") from None
+    except (RuntimeError, EOFError, OSError) as error:
+        text = str(error).strip().splitlines()
+        raise UnsafeFileError(f"cannot load {path}: {text[0] if text else type(error).__name__}"
+                              ) from None
 
 
 def build_model(config: TrainConfig, observation_shape: tuple[int, int, int]) -> Objective:
