@@ -719,7 +719,8 @@ def _widened(store: Any, run_ids: list[str], evaluation: dict[str, Any],
                 (None, "trained")]
     if set(run_ids) <= set(before) and previous.get("evaluation"):
         old = previous["evaluation"]
-        evaluation = {"protocol": {**(old.get("protocol") or {}), **evaluation["protocol"]},
+        evaluation = {**evaluation,
+                      "protocol": {**(old.get("protocol") or {}), **evaluation["protocol"]},
                       "eval_seeds": list(dict.fromkeys([*evaluation["eval_seeds"],
                                                         *(old.get("eval_seeds") or [])]))}
     return run_ids + external, evaluation

@@ -103,6 +103,25 @@ def ensure_plugins(record: dict[str, Any] | None) -> None:
                               "worker")
 
 
+def require_plugins(record: dict[str, Any] | None, what: str) -> None:
+    """Raise :class:`PluginError` (one line) unless every plugin of ``record`` is loaded at the
+    recorded version. For records read from files (config.json, sweep.json): a file never
+    decides which code is imported, the user does, with ``--plugin``."""
+    for name, wanted in (record or {}).items():
+        if name not in _LOADED:
+            raise PluginError(f"{what} used plugin {name!r} ({_describe(wanted)}), which is not "
+                              f"loaded: add --plugin {name}")
+        if _LOADED[name] != wanted:
+            raise PluginError(f"{what} used plugin {name!r} ({_describe(wanted)}); the loaded "
+                              f"one is {_describe(_LOADED[name])}")
+
+
+def _describe(record: dict[str, str]) -> str:
+    if "version" in record:
+        return f"version {record['version']}"
+    return f"source sha256 {str(record.get('source_sha256', '?'))[:12]}"
+
+
 def _forget(name: str) -> None:
     """Tests only: unload a plugin record (its registrations stay)."""
     _LOADED.pop(name, None)

@@ -85,6 +85,12 @@ def test_plugin_objective_and_metric_train_and_score_in_worker_processes(tmp_pat
     assert record["plugins"] == {"mybench_plugin": {"version": "0.3"}}
     evaluation = json.loads((out / "sweep.json").read_text())["evaluation"]
     assert evaluation["protocol"]["code_l1"] == {"num_train": 64}  # the entry's smoke size
+    assert evaluation["plugins"] == {"mybench_plugin": {"version": "0.3"}}
+    # a results file never decides what code is imported: the report asks for the plugin
+    refused = _cli(["report", str(out)], tmp_path, tmp_path)
+    assert refused.returncode == 2
+    assert "not loaded: add --plugin mybench_plugin" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
     (scored,) = config.parent.glob("evals/code_l1-*.json")
     assert json.loads(scored.read_text())["result"]["scores"]["mean_abs"] > 0
     log = (config.parent / "train_log.csv").read_text()
@@ -101,6 +107,9 @@ def test_a_changed_plugin_version_gives_new_run_ids():
     assert len({base.run_id, v3.run_id, v4.run_id}) == 3
     assert RunSpec.from_dict(v3.to_dict()).run_id == v3.run_id
     assert "plugins" not in base.identity()  # ids of plugin-free runs are unchanged
+    # evaluations too: a changed plugin (it may replace a metric) is a new evaluation
+    ids = {spec.evaluations()[0].eval_id for spec in (base, v3, v4)}
+    assert len(ids) == 3 and "plugins" not in base.evaluations()[0].identity()
 
 
 def test_entry_point_plugins_load_without_the_option(tmp_path):

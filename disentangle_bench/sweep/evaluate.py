@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..plugins import plugin_record, require_plugins
 from .presets import DEFAULT_PRESET, get_preset
 from .results import load_results
 from .run import evaluate_missing, load_trained, represent_functions
@@ -86,7 +87,7 @@ def resolve_evaluation(current: dict[str, Any] | None, *, metrics: Sequence[str]
     seeds = list(dict.fromkeys(int(s) for s in (eval_seeds or current.get("eval_seeds") or [0])))
     if any(s < 0 for s in seeds):
         raise ValueError(f"evaluation seeds must be non-negative, got {min(seeds)}")
-    return {"protocol": {**kept, **fresh}, "eval_seeds": seeds}
+    return {"protocol": {**kept, **fresh}, "eval_seeds": seeds, **_plugins()}
 
 
 def evaluate_store(root: Path | str, *, metrics: Sequence[str] | None = None,
@@ -110,7 +111,8 @@ def evaluate_store(root: Path | str, *, metrics: Sequence[str] | None = None,
     evaluation = resolve_evaluation(manifest.get("evaluation"), metrics=metrics,
                                     eval_seeds=eval_seeds, preset=preset, protocol=protocol,
                                     default_preset=manifest.get("preset") or DEFAULT_PRESET)
-    wanted = [EvalSpec.of(name, params, seed) for seed in evaluation["eval_seeds"]
+    wanted = [EvalSpec.of(name, params, seed, evaluation.get("plugins") or {})
+              for seed in evaluation["eval_seeds"]
               for name, params in evaluation["protocol"].items()]
     summary = EvaluationSummary(model_ids=ids)
     start = time.perf_counter()
@@ -148,6 +150,7 @@ def _evaluate_one(store: RunStore, model_id: str, wanted: list[EvalSpec],
             return
         config = store.read_config(model_id) or {}
         try:
+            require_plugins(config.get("plugins"), f"model {model_id}")
             functions, dataset, kwargs = _functions_of(store, model_id, config)
             errors = evaluate_missing(store, model_id, dataset, kwargs, functions, missing)
         except Exception as error:  # noqa: BLE001 - e.g. an unloadable model file: recorded
@@ -230,7 +233,8 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
         if store.read_trained(model_id) is None:
             store.write_trained(model_id, model_hash, {"summary": {}, "external": True,
                                                        "environment": environment_summary()})
-        wanted = [EvalSpec.of(metric, params, seed) for seed in evaluation["eval_seeds"]
+        wanted = [EvalSpec.of(metric, params, seed, evaluation.get("plugins") or {})
+                  for seed in evaluation["eval_seeds"]
                   for metric, params in evaluation["protocol"].items()]
         functions = {"represent": represent, "posterior": posterior,
                      "reconstruction_nll": reconstruction_nll}
@@ -245,8 +249,15 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
                 model_id not in run_ids), "evaluation": {
                     "protocol": {**(manifest.get("evaluation") or {}).get("protocol", {}),
                                  **evaluation["protocol"]},
-                    "eval_seeds": evaluation["eval_seeds"]}})
+                    "eval_seeds": evaluation["eval_seeds"], **_plugins()}})
         return load_results(root, [model_id], evaluation=evaluation)
+
+
+def _plugins() -> dict[str, Any]:
+    """The evaluation set's ``plugins`` entry: the plugins loaded now, hashed into every
+    evaluation id (absent without plugins, so plugin-free ids stay as they were)."""
+    record = plugin_record()
+    return {"plugins": record} if record else {}
 
 
 def describe_callable(function: Callable) -> dict[str, Any]:

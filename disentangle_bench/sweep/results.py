@@ -71,6 +71,10 @@ def load_results(root: Path | str, run_ids: list[str] | None = None,
     else:
         ids = list(run_ids)
     evaluation = evaluation if evaluation is not None else manifest.get("evaluation")
+    if evaluation:
+        from ..plugins import require_plugins
+
+        require_plugins(evaluation.get("plugins"), f"the evaluations in {root}")
     rows = [row for model_id in ids for row in _rows(store, model_id, evaluation)]
     if not rows:
         return pd.DataFrame(columns=IDENTITY_COLUMNS)
@@ -92,7 +96,8 @@ def evaluation_set(specs: list[Any]) -> dict[str, Any]:
         for name in spec.metrics:
             protocol.setdefault(name, spec.protocol[name])
         seeds += [s for s in spec.eval_seeds if s not in seeds]
-    return {"protocol": protocol, "eval_seeds": seeds}
+    plugins = specs[0].plugins if specs else {}
+    return {"protocol": protocol, "eval_seeds": seeds, **({"plugins": plugins} if plugins else {})}
 
 
 def model_means(results: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +195,7 @@ def _expected_rows(store: RunStore, model_id: str, base: dict[str, Any],
     for seed in evaluation.get("eval_seeds") or [0]:
         records, missing, failed = {}, [], []
         for metric, params in protocol.items():
-            wanted = EvalSpec.of(metric, params, int(seed))
+            wanted = EvalSpec.of(metric, params, int(seed), evaluation.get("plugins") or {})
             record = store.read_eval(model_id, wanted)
             if record is not None:
                 records[metric] = record

@@ -265,10 +265,10 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     it."""
     from ..data import get_dataset
     from ..metrics import evaluate
-    from ..plugins import ensure_plugins
+    from ..plugins import require_plugins
     from .artifacts import compute_artifacts
 
-    ensure_plugins(spec.plugins)  # e.g. the regression check rescoring a plugin's metric
+    require_plugins(spec.plugins, f"model {spec.run_id}")  # e.g. the regression check
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
     functions = represent_functions(trained)

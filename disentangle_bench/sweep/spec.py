@@ -16,6 +16,8 @@ The results directory holds two stores with two kinds of id:
 * **evaluations** (:class:`EvalSpec`), ``eval_id`` = ``<metric>-s<seed>-<10 hex>`` of the
   metric, its full resolved protocol, the evaluation seed and that metric's own code version
   (``metrics.metric_version``), stored under the model they score.
+* both hash the loaded plugins (``plugins.plugin_record()``) when there are any, so a changed
+  plugin gets new models and new evaluations.
 
 ``run_id`` is the model id (one row of a sweep is one trained model).
 """
@@ -63,17 +65,26 @@ class EvalSpec:
     protocol: dict[str, Any]
     seed: int
     version: int
+    #: ``plugins.plugin_record()`` of the evaluation (a plugin may add or replace a metric).
+    plugins: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, metric: str, protocol: dict[str, Any], seed: int) -> EvalSpec:
-        """The evaluation of ``metric`` at ``seed`` with the metric's current code version."""
+    def of(cls, metric: str, protocol: dict[str, Any], seed: int,
+           plugins: dict[str, dict[str, str]] | None = None) -> EvalSpec:
+        """The evaluation of ``metric`` at ``seed`` with the metric's current code version;
+        ``plugins`` defaults to the plugins loaded now."""
         from ..metrics import metric_version
+        from ..plugins import plugin_record
 
-        return cls(metric, dict(protocol), int(seed), metric_version(metric))
+        plugins = plugin_record() if plugins is None else plugins
+        return cls(metric, dict(protocol), int(seed), metric_version(metric), dict(plugins))
 
     def identity(self) -> dict[str, Any]:
-        return {"metric": self.metric, "protocol": self.protocol, "seed": self.seed,
-                "metric_version": self.version}
+        """The hashed part: metric, protocol, seed, metric version, and the plugins when there
+        are any (a changed plugin is a new evaluation; without plugins ids are as before)."""
+        identity = {"metric": self.metric, "protocol": self.protocol, "seed": self.seed,
+                    "metric_version": self.version}
+        return {**identity, "plugins": self.plugins} if self.plugins else identity
 
     @property
     def eval_hash(self) -> str:
@@ -134,7 +145,7 @@ class RunSpec:
 
     def evaluations(self) -> list[EvalSpec]:
         """Every (metric, protocol, seed) asked of this model, seeds outermost."""
-        return [EvalSpec.of(name, self.protocol[name], seed)
+        return [EvalSpec.of(name, self.protocol[name], seed, self.plugins)
                 for seed in self.eval_seeds for name in self.metrics]
 
     # --- convenience ----------------------------------------------------------------------
