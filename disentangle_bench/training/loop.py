@@ -41,7 +41,6 @@ from .. import __version__
 from ..data import GroundTruthDataset, get_dataset, observation_batch
 from ..interrupt import stop_requested, training_section
 from ..models import Objective
-from ..models.base import ADAM  # noqa: F401 - re-exported: the default optimiser's settings
 from .config import TrainConfig
 from .trained_model import (
     MODEL_FILE,
