@@ -1,4 +1,4 @@
-"""Summary tables: mean ± std (ddof 1) and n over seeds, equal to the stored numbers."""
+"""Summary tables: mean, std (ddof 1), 95 % interval and n over seeds, as stored."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from test_sweep_store import make_store
 
 from disentangle_bench.report.tables import (
     format_interval,
-    format_mean_std,
     markdown_table,
     more_seeds_command,
     summary_table,
@@ -125,12 +124,10 @@ def test_groups_split_on_config_fields_that_differ(results):
     assert table["label"].str.contains(r"\[steps=999\]").sum() == 4
 
 
-def test_format_mean_std():
-    assert format_mean_std(0.5, float("nan")) == "0.500"  # one seed: no std
-    assert format_mean_std(3.0, 0.0) == "3 ± 0"  # counts stay integers
-    assert format_mean_std(123.456, 1.5) == "123.5 ± 1.500"
-    assert format_mean_std(float("nan"), float("nan")) == "–"
-    assert format_mean_std(2e-5, 1e-6) == "2.00e-05 ± 1.00e-06"
+def test_format_interval_number_forms():
+    assert format_interval(3.0, 3.0, 3.0, 2, 2) == "3 [3, 3] (2)"  # counts stay integers
+    assert format_interval(123.456, 120.0, 126.9, 3, 3) == "123.5 [120, 126.9] (3)"
+    assert format_interval(2e-5, 1e-6, 3.9e-5, 3, 3) == "2.00e-05 [1.00e-06, 3.90e-05] (3)"
 
 
 def test_empty_results_give_an_empty_table():

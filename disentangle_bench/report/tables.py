@@ -163,16 +163,6 @@ def _sortable(value: Any) -> tuple:
     return (1, 0.0, str(value))
 
 
-def format_mean_std(mean: float, std: float, *, digits: int = 3) -> str:
-    """``0.512 ± 0.031``; just the mean when std is undefined (one seed); ``–`` for no value."""
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "–"
-    text = _format_number(mean, digits)
-    if std is None or (isinstance(std, float) and math.isnan(std)):
-        return text
-    return f"{text} ± {_format_number(std, digits)}"
-
-
 def _format_number(value: float, digits: int) -> str:
     if float(value).is_integer() and abs(value) < 1e5:
         return str(int(value))  # counts (active units, n) and exact zeros
