@@ -117,6 +117,13 @@ def test_two_seeds_give_udr_per_model_idempotent_and_a_third_seed_recomputes(
     manifest = RunStore(out).read_sweep()
     assert set(manifest["udr"]["evaluations"].values()) == {p.stem for p in new}
 
+    for path in new:  # `evaluate DIR` computes a missing group's UDR, and only that
+        path.unlink()
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--quiet", "--no-report"]) == 0
+    assert "(1 computed, 0 cached)" in capsys.readouterr().out
+    assert set(udr_files(out)) - set(first) == new
+
 
 def test_report_says_udr_needs_two_seeds(tmp_path, one_thread, capsys):
     out = tmp_path / "results"
