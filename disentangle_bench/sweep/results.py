@@ -23,6 +23,10 @@ in docs/architecture.md and docs/runner.md):
   metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
   disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
   active dimension; see :data:`DLIB_DEGENERATE`);
+* ``udr.model_score`` (and ``udr.reason`` when undefined): the model's UDR in its configuration
+  group (``sweep/udr.py``), at the evaluation seed it was computed at, when ``sweep.json``'s
+  ``udr`` entry names one; it is not part of the evaluation set, so it never makes a row
+  incomplete;
 * with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
   ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from the model's
   eval_log.csv);
