@@ -88,13 +88,6 @@ def group_evaluation(members: Sequence[str], protocol: dict[str, Any], seed: int
     return EvalSpec(METRIC, {**protocol, "members": sorted(members)}, int(seed), UDR_VERSION)
 
 
-def kl_per_latent(means: np.ndarray, logvars: np.ndarray) -> np.ndarray:
-    """``0.5 * mean_n(mu² + exp(logvar) - logvar - 1)`` per latent (nats), as dlib's
-    ``compute_gaussian_kl``."""
-    means, logvars = np.asarray(means, np.float64), np.asarray(logvars, np.float64)
-    return 0.5 * np.mean(means ** 2 + np.exp(logvars) - logvars - 1.0, axis=0)
-
-
 def group_udr(dataset: Any, posteriors: Sequence[Posterior], *, seed: int = 0,
               num_train: int = 1000, batch_size: int = 10, correlation: str = "lasso",
               kl_threshold: float = 0.01) -> dict[str, Any]:
@@ -102,7 +95,7 @@ def group_udr(dataset: Any, posteriors: Sequence[Posterior], *, seed: int = 0,
     member encodes the same ``num_train`` observations of ``dataset`` (drawn with
     ``default_rng(seed)``); returns ``metrics.udr``'s ``{"model_scores", "pairwise"}`` plus
     ``"kl"`` (each member's KL per latent)."""
-    from ..metrics import udr
+    from ..metrics import kl_to_standard_normal, udr
 
     observations = dataset.sample_observations(int(num_train), np.random.default_rng(seed))
     codes, kls = [], []
@@ -112,7 +105,7 @@ def group_udr(dataset: Any, posteriors: Sequence[Posterior], *, seed: int = 0,
         means = np.concatenate([np.asarray(m) for m, _ in parts])
         logvars = np.concatenate([np.asarray(v) for _, v in parts])
         codes.append(means)
-        kls.append(kl_per_latent(means, logvars))
+        kls.append(kl_to_standard_normal(means, logvars))  # dlib's compute_gaussian_kl
     result = udr(codes, kls, correlation=correlation, kl_threshold=kl_threshold, seed=seed)
     return {**result, "kl": [k.tolist() for k in kls]}
 
