@@ -7,11 +7,13 @@
 
 Why this is safe to retry and scale (the contract of ``run.run_one``):
 
-* a task writes only its own run directory in the shared store, so the store path must be the
-  same absolute path on every worker (a shared filesystem on a real cluster);
-* a finished run is skipped, an unfinished one resumes from its checkpoint, and a per-run lock
-  stops two workers from training the same run at once, so a task that runs twice — a worker
-  died and Dask rescheduled it, or two sweeps overlap — leaves the run present exactly once;
+* a task writes only its own model directory (``models/<model_id>/``, with its evaluations) in
+  the shared store, so the store path must be the same absolute path on every worker (a shared
+  filesystem on a real cluster);
+* a trained model is not retrained and a stored evaluation is not recomputed, an unfinished
+  model resumes from its checkpoint, and a per-model lock stops two workers from training or
+  scoring the same model at once, so a task that runs twice — a worker died and Dask
+  rescheduled it, or two sweeps overlap — leaves the model present exactly once;
 * the runner reads every outcome from the store, not from the task's return value.
 
 Failures are bounded: a task that raises is retried ``--retries`` times (Dask's ``retries=``);
