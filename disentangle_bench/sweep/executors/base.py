@@ -2,7 +2,7 @@
 
 An executor receives RunSpecs and the store root, executes ``run.execute_task`` (i.e.
 ``run_one``) for each, and yields a :class:`TaskDone` as each finishes, in any order. It never
-needs to return results: ``run_one`` writes them to the run's directory and the runner reads the
+needs to return results: ``run_one`` writes them to the model's directory and the runner reads the
 store. A task that dies without ``run_one`` recording anything (a killed worker, a pickling
 error) is reported through ``TaskDone.crash`` and the runner records it in error.json.
 
