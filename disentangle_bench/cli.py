@@ -240,10 +240,14 @@ def _evaluate_external(args: argparse.Namespace, protocol: dict[str, dict[str, A
             raise UsageError(f"--hparams expects PARAM=VALUE, got {text!r}")
         hparams[key] = parse_value(value)
     start = time.perf_counter()
-    rows = evaluate_representation(represent, args.dataset, out=args.out, name=name,
-                                   metrics=args.metrics, eval_seeds=args.eval_seeds,
-                                   preset=args.preset, protocol=protocol, source=source,
-                                   model=args.model, hparams=hparams)
+    try:
+        rows = evaluate_representation(represent, args.dataset, out=args.out, name=name,
+                                       metrics=args.metrics, eval_seeds=args.eval_seeds,
+                                       preset=args.preset, protocol=protocol, source=source,
+                                       model=args.model, hparams=hparams)
+    except RuntimeError as error:  # a metric failed on it (recorded in DIR): not a usage error
+        print(f"FAILED {_one_line(error)}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
     entry = rows["run_id"].iloc[0] if len(rows) else name
     _finish_evaluation(args, [f"{entry}: {len(rows)} evaluation seed(s) scored in "
                               f"{time.perf_counter() - start:.0f} s, nothing trained"])
@@ -839,7 +843,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in SUBCOMMANDS:
             try:
                 return SUBCOMMANDS[argv[0]](argv[1:])
-            except (KeyError, ValueError, RuntimeError) as error:  # incl. UnsafeFileError
+            except (KeyError, ValueError, RuntimeError) as error:  # UnsafeFileError is a ValueError
                 raise UsageError(_one_line(error)) from error
         _check_command_word(argv)
         return _run(argv)

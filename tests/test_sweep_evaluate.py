@@ -216,6 +216,19 @@ def test_represent_takes_any_python_function(store, tmp_path, monkeypatch, capsy
     assert "plugin_codes:first_pixels changed since it was scored" in capsys.readouterr().err
 
 
+def test_an_encoder_a_metric_fails_on_exits_1_not_as_a_usage_error(store, tmp_path,
+                                                                  monkeypatch, capsys):
+    (tmp_path / "nan_codes.py").write_text(
+        "import numpy as np\n\n"
+        "def represent(observations):\n"
+        "    return np.full((len(observations), 3), np.nan)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["evaluate", str(store), "--represent", "nan_codes:represent", "--dataset",
+                 "tiny", "--quiet", "--no-report"]) == 1
+    err = _one_error_line(capsys.readouterr().err)
+    assert err.startswith("FAILED ") and "NaN" in err
+
+
 def test_an_external_entry_says_what_it_is_for_the_claims(store):
     from disentangle_bench.report.claims import finished_runs
     from disentangle_bench.sweep import model_means
