@@ -241,8 +241,9 @@ def _digest_caches(path: Path) -> list[Path]:
 
 #: Files at least this big get one line on stderr when they are hashed (not yet cached).
 BIG_FILE_BYTES = 1 << 30
-#: SHA-256 of data in memory with SHA-NI (AMD EPYC, measured 1.4 GB/s); the estimate printed.
-HASH_BYTES_PER_SECOND = 1.0e9
+#: Rate behind the printed estimate: SHA-256 of a page-cached file through file_digests,
+#: 0.55 GB/s on a loaded 2-core AMD EPYC with SHA-NI (benchmarks/digest_cost.py); disk extra.
+HASH_BYTES_PER_SECOND = 5e8
 
 
 def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:

@@ -20,7 +20,8 @@ Rules (documented in ``run_benchmark.py --help`` and docs/runner.md):
   study's 100,000 of 300,000) unless given with ``--grid annealed_vae.iteration_threshold=N``.
 * Metric protocols: the metric's defaults, then the preset's overrides, then the user's.
 * A dataset read from a file adds the file's SHA-256 (``RunSpec.dataset_sha256``) to every model
-  id; the first plan on a new file reads it whole (about 10 s per GB, then cached).
+  id; the first plan on a new file reads it whole (about 2 s per GB plus the
+  disk's read, once; then cached).
 """
 
 from __future__ import annotations
