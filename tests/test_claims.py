@@ -452,3 +452,15 @@ def test_undefined_scores_are_named_not_silently_dropped(tmp_path):
     sweep[0]["kl"] = float("nan")
     trends = cl.check_trends(results(*sweep), trend(tmp_path, "increases_with:beta"))
     assert "1 run(s) have an undefined kl (NaN) and are left out" in trends["evidence"][0]
+
+
+def test_evaluation_seeds_never_count_as_training_seeds(tmp_path):
+    claims = trend(tmp_path, "greater_than:vae", metric="beta_vae.eval_accuracy",
+                   hyperparams="beta=4")
+    metric = "beta_vae.eval_accuracy"
+    # two trained models a side, each evaluated at three evaluation seeds: still 2 vs 2
+    rows = [{**r, "eval_seed": e, metric: r[metric] + e / 1000}
+            for r in beta_sweep({1: [0.60, 0.61], 4: [0.90, 0.91]}, metric=metric)
+            for e in range(3)]
+    table = cl.check_trends(results(*rows), claims)
+    assert table["n"][0] == "2 vs 2" and table["verdict"][0].startswith("inconclusive")

@@ -33,7 +33,7 @@ def test_claims_md_states_the_cpu_presets_share_of_the_papers_steps():
 
     share = 100 * get_preset("cpu").steps / get_preset("paper").steps
     text = " ".join((DOCS / "claims.md").read_text().split())
-    assert f"the default `cpu` preset trains {share:g} % of the paper's steps" in text
+    assert f"the default `cpu` preset trains {share:.2g} % of the paper's steps" in text
 
 
 def test_claims_verification_cites_public_sources_not_internal_ids():

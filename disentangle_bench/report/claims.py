@@ -244,7 +244,7 @@ def compare_claims(results: pd.DataFrame, claims: pd.DataFrame | None = None) ->
     """Every value claim next to the runs it matches (one row per matching configuration, or
     one ``not comparable`` row when nothing matches); columns :data:`VALUE_COLUMNS`."""
     claims = load_claims() if claims is None else claims
-    runs = finished_runs(results)
+    runs = finished_runs(_per_model(results))
     rows: list[dict[str, Any]] = []
     for _, claim in claims[claims["kind"] == "value"].iterrows():
         rows.extend(_value_rows(claim, runs))
@@ -382,11 +382,22 @@ def check_trends(results: pd.DataFrame, claims: pd.DataFrame | None = None) -> p
     data`` row when no run matches); columns :data:`TREND_COLUMNS`. The claims tested with
     enough seeds form one family for Holm's correction (:func:`judge_trends`)."""
     claims = load_claims() if claims is None else claims
-    runs = finished_runs(results)
+    runs = finished_runs(_per_model(results))
     rows: list[dict[str, Any]] = []
     for _, claim in claims[claims["kind"] == "trend"].iterrows():
         rows.extend(_trend_rows(claim, runs))
     return judge_trends(pd.DataFrame(rows, columns=TREND_COLUMNS))
+
+
+def _per_model(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per trained model (its evaluation seeds averaged): the tests are over training
+    seeds, and evaluation seeds of one model must never count as more of them."""
+    if "run_id" not in results or "eval_seed" not in results \
+            or not results["run_id"].duplicated().any():
+        return results
+    from ..sweep.results import model_means
+
+    return model_means(results)
 
 
 def judge_trends(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
