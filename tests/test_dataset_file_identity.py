@@ -140,3 +140,23 @@ def test_external_entries_on_two_files_are_two_entries(two_files, monkeypatch, t
     assert ids[0] != ids[1]
     store = RunStore(tmp_path / "out")
     assert [store.read_config(i)["dataset_sha256"] for i in ids] == [sha256(p) for p in two_files]
+
+
+def test_evaluate_dir_checks_the_file_its_models_recorded(two_files, monkeypatch, tmp_path):
+    from disentangle_bench.sweep.evaluate import _model_file_sha256
+    from disentangle_bench.sweep.run import dataset_provenance
+
+    monkeypatch.setenv(ENV_VAR, str(two_files[0].parent))
+    spec = plan("dsprites")
+    store = RunStore(tmp_path / "out")
+    store.prepare(spec)
+    config = store.read_config(spec.model_id)
+    assert _model_file_sha256(store, spec.model_id, config) == sha256(two_files[0])
+    # a model stored before the field: the file its trained.json recorded
+    older = {k: v for k, v in config.items() if k != "dataset_sha256"}
+    store.write_trained(spec.model_id, spec.config_hash, {
+        "dataset": dataset_provenance(get_dataset("dsprites", path=two_files[1]))})
+    assert _model_file_sha256(store, spec.model_id, older) == sha256(two_files[1])
+    store.write_trained(spec.model_id, spec.config_hash,
+                        {"dataset": dataset_provenance(get_dataset("tiny"))})
+    assert _model_file_sha256(store, spec.model_id, older) == ""
