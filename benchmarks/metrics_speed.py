@@ -10,6 +10,8 @@ seconds spent drawing and encoding the shared i.i.d. samples, and the total. Opt
     python benchmarks/metrics_speed.py --exact    # + exact DCI (GBT) with n_jobs=2, and the ratio
     python benchmarks/metrics_speed.py --serial   # + exact DCI with n_jobs=1 (the dlib baseline)
     python benchmarks/metrics_speed.py --encoder  # + conv-encoder throughput (fp32 / bf16)
+    python benchmarks/metrics_speed.py --udr      # + UDR of one configuration group (5 seeds,
+                                                  #   1,000 points, 10 latents, lasso)
     python benchmarks/metrics_speed.py --cpu      # + CPU seconds per metric in one process
                                                   #   (n_jobs=1; robust on a loaded machine)
     python benchmarks/metrics_speed.py --cpu-preset [--metrics all]
@@ -255,6 +257,8 @@ def main() -> None:
     parser.add_argument("--serial", action="store_true", help="also time exact DCI, n_jobs=1")
     parser.add_argument("--encoder", action="store_true", help="also time a conv encoder")
     parser.add_argument("--cpu", action="store_true", help="also CPU seconds per metric")
+    parser.add_argument("--udr", action="store_true",
+                        help="also UDR of a 5-seed group (sweep/udr.py), vs the suite")
     parser.add_argument("--cpu-preset", action="store_true",
                         help="only: CPU seconds at the cpu preset sizes and the budget ratio")
     parser.add_argument("--metrics", choices=["default", "all"], default="default",
@@ -294,6 +298,28 @@ def main() -> None:
         cpu_seconds(dataset, represent)
     if args.encoder:
         encoder_throughput()
+    if args.udr:
+        seconds = time_udr(dataset, represent)
+        print(f"UDR per 5-seed group: {100 * seconds / fast_total:.2f} % of the fast suite "
+              f"on one model")
+
+
+def time_udr(dataset, represent, models: int = 5) -> float:
+    """Seconds of ``sweep.udr.group_udr`` at dlib's protocol (1,000 points in batches of 10,
+    lasso) on ``models`` seeds of the cheap representation (each a different fixed rotation),
+    the encoder's cost included (it is the cheap linear one)."""
+    from disentangle_bench.sweep.udr import group_udr
+
+    def posterior(seed):
+        rotation = np.linalg.qr(np.random.default_rng(seed).normal(size=(10, 10)))[0]
+        return lambda x: (represent(x) @ rotation, np.full((len(x), 10), -1.0))
+
+    group_udr(dataset, [posterior(0), posterior(1)], num_train=100)  # imports, warm-up
+    start = time.perf_counter()
+    group_udr(dataset, [posterior(s) for s in range(models)], num_train=1000, batch_size=10)
+    seconds = time.perf_counter() - start
+    print(f"udr ({models} models, 1,000 points): {seconds:.2f} s")
+    return seconds
 
 
 if __name__ == "__main__":

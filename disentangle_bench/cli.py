@@ -4,6 +4,8 @@
 ``run_benchmark.py report DIR`` rebuilds a report from a results directory;
 ``run_benchmark.py evaluate DIR`` scores the stored models (or ``--encoder`` / ``--represent``)
 without training;
+``run_benchmark.py claims DIR`` compares the results with the papers' claims;
+``run_benchmark.py check BASELINE`` is the regression check of scores;
 ``run_benchmark.py datasets`` / ``preview`` show the datasets; ``download NAME`` fetches a real
 dataset file and verifies its checksum.
 """
@@ -197,14 +199,17 @@ def _evaluate_command(argv: list[str]) -> int:
                          "--represent; a sweep's models keep their own")
     if args.encoder or args.represent:
         return _evaluate_external(args, protocol)
-    from .sweep import evaluate_store
+    from .sweep import RunStore, evaluate_store
+    from .sweep.udr import update_store_udr
 
     summary = evaluate_store(args.out, metrics=args.metrics, eval_seeds=args.eval_seeds,
                              preset=args.preset, protocol=protocol, all_models=args.all,
                              command="run_benchmark.py evaluate " + shlex.join(argv),
                              progress=not args.quiet)
-    _finish_evaluation(args, summary.lines())
-    return EXIT_OK if summary.ok else EXIT_FAILED_RUNS
+    store = RunStore(args.out)
+    udr = update_store_udr(store, store.model_ids() if args.all else None)
+    _finish_evaluation(args, summary.lines() + udr.lines())
+    return EXIT_OK if summary.ok and not udr.failures else EXIT_FAILED_RUNS
 
 
 def _evaluate_external(args: argparse.Namespace, protocol: dict[str, dict[str, Any]]) -> int:
@@ -434,7 +439,8 @@ results store (--out DIR, default results/DATASET-PRESET):
   missing evaluations: adding a metric or an evaluation seed trains nothing (`run_benchmark.py
   evaluate DIR --eval-seeds 0 1 2`). Failures are recorded and retried on the next invocation;
   the exit code is 1 when any run failed, 2 on bad arguments.
-  Tables: DIR/summary.csv|md (mean +- std over seeds) and DIR/results.csv (one row per run);
+  Tables: DIR/summary.csv|md (mean, 95 % interval and n over training seeds, the spread over
+  evaluation seeds) and DIR/results.csv (one row per model and evaluation seed);
   report: DIR/report.html (self-contained) and DIR/report.md; python API:
   disentangle_bench.sweep.load_results(DIR).
 
@@ -682,6 +688,7 @@ def _writable(path: str | Path, option: str) -> None:
 
 def _run(argv: list[str]) -> int:
     from .sweep import RunStore, run_sweep
+    from .sweep.udr import update_store_udr
 
     args, specs, executor = _plan(argv)
     out = args.out or f"results/{args.dataset}-{args.preset}"
@@ -704,8 +711,9 @@ def _run(argv: list[str]) -> int:
     store.write_sweep(manifest)
     summary = run_sweep(specs, store, executor, force=args.force, progress=not args.quiet)
     store.write_sweep({**manifest, "finished": _now(), "summary": summary.to_dict()})
-    _finish(store, summary, report=not args.no_report)
-    return EXIT_OK if summary.ok else EXIT_FAILED_RUNS
+    udr = update_store_udr(store)  # per configuration with >= 2 trained seeds
+    _finish(store, summary, report=not args.no_report, extra=udr.lines())
+    return EXIT_OK if summary.ok and not udr.failures else EXIT_FAILED_RUNS
 
 
 def _widened(store: Any, run_ids: list[str], evaluation: dict[str, Any],
@@ -761,13 +769,13 @@ def _budget(specs: list[Any]) -> str:
         precision=train["precision"], architecture=train["architecture"])
 
 
-def _finish(store: Any, summary: Any, *, report: bool) -> None:
+def _finish(store: Any, summary: Any, *, report: bool, extra: list[str] | None = None) -> None:
     from .report import write_report, write_tables
 
     paths = write_report(store.root) if report else write_tables(store.root)
     print(paths.table_text)
     _print_problems([p for p in paths.problems if not p.startswith(tuple(summary.failures))])
-    for line in summary.lines():
+    for line in [*summary.lines(), *(extra or [])]:
         print(line, file=sys.stderr if line.startswith("FAILED") else sys.stdout)
     print(f"tables: {paths.summary_csv}, {paths.summary_md}")
     if report:

@@ -110,7 +110,7 @@ class GroundTruthDataset(ABC):
         return self.sample(n, rng)[1]
 
     def provenance(self) -> dict:
-        """What every run records about the data it saw (``metrics.json`` → ``dataset``): file
+        """What every run records about the data it saw (``trained.json`` → ``dataset``): file
         datasets add their file's path, size, SHA-256 and published-checksum status (and e.g.
         MPI3D's release); a generated dataset has no file."""
         return {"source": "generated (no file)"}

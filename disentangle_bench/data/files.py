@@ -309,6 +309,16 @@ def file_provenance(path: str | Path, name: str | None = None) -> dict:
     return record
 
 
+def folder_provenance(path: str | Path, files: list[Path]) -> dict:
+    """What a run records about a dataset stored as a folder of files with no published
+    checksum: the folder, the number of files and one SHA-256 over the lines
+    ``"<file's SHA-256>  <file name>"`` in ``files``' order."""
+    lines = "".join(f"{file_provenance(f)['sha256']}  {Path(f).name}\n" for f in files)
+    return {"path": str(path), "files": len(files),
+            "sha256_of_file_sha256s": hashlib.sha256(lines.encode()).hexdigest(),
+            "published_checksum": "none published"}
+
+
 def fetch_verified(url: str, dest: str | Path, algorithm: str | None,
                    expected: str | None) -> Path:
     """Stream ``url`` to ``dest`` atomically, keeping it only if its checksum matches (with no

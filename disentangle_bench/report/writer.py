@@ -43,7 +43,9 @@ from .tables import (
     text_table,
     value_columns,
 )
+from .udr import udr_markdown
 
+UDR_HEADING = "UDR: unsupervised model selection (agreement between seeds)"
 RESULTS_HEADING = "Results: mean [95 % interval] (n) over training seeds"
 
 
@@ -118,7 +120,7 @@ def write_report(root: Path | str, *, all_runs: bool = False,
 
 # --- figures ----------------------------------------------------------------------------------
 def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
-    path = store.run_dir(run_id) / ARTIFACTS
+    path = store.model_dir(run_id) / ARTIFACTS
     try:
         with np.load(path) as data:
             return {key: data[key] for key in data.files}
@@ -128,7 +130,7 @@ def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | Non
 
 def _load_log(store: RunStore, run_id: str, name: str = TRAIN_LOG) -> pd.DataFrame | None:
     try:
-        return pd.read_csv(store.run_dir(run_id) / name)
+        return pd.read_csv(store.model_dir(run_id) / name)
     except (OSError, ValueError, pd.errors.EmptyDataError):
         return None
 
@@ -304,8 +306,14 @@ def _config_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]
 def _protocol_rows(results: pd.DataFrame, store: RunStore) -> list[tuple[str, str]]:
     if results.empty:
         return []
-    return [(name, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
+    rows = [(name, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
             for name, params in _evaluation(store, results).get("protocol", {}).items()]
+    udr = (store.read_sweep() or {}).get("udr") or {}
+    if udr.get("evaluations"):  # computed per configuration group (sweep/udr.py)
+        params = {**udr.get("protocol", {}), "eval_seed": udr.get("eval_seed")}
+        rows.append(("udr (per configuration, seeds as the group)",
+                     ", ".join(f"{k}={v}" for k, v in sorted(params.items()))))
+    return rows
 
 
 def _failures(results: pd.DataFrame) -> list[tuple[str, str, str]]:
@@ -453,6 +461,10 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
         parts.append("<h2>What moves the scores: objective, hyperparameters, seed</h2><p>"
                      + esc(VARIANCE_NOTE) + "</p>")
         parts.append(_md_table_to_html(variance_markdown(variance)))
+    parts.append(f"<h2>{UDR_HEADING}</h2>")
+    for block in udr_markdown(results).split("\n\n"):
+        parts.append(_md_table_to_html(block) if block.startswith("|")
+                     else f"<p>{_md_inline_to_html(block)}</p>")
     latents = latent_table(store, results)
     if latents:
         parts.append("<h2>Latents named by the factor they carry</h2><p>" + esc(LATENT_NOTE)
@@ -524,6 +536,7 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
     if not variance.empty and (results["status"] == "finished").sum() >= 2:
         lines += ["## What moves the scores: objective, hyperparameters, seed", "",
                   VARIANCE_NOTE, "", variance_markdown(variance), ""]
+    lines += [f"## {UDR_HEADING}", "", udr_markdown(results), ""]
     latents = latent_table(store, results)
     if latents:
         lines += ["## Latents named by the factor they carry", "", LATENT_NOTE, "",

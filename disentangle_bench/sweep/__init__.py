@@ -8,6 +8,7 @@ Public API::
     run_one(spec, store_root) -> RunOutcome       run.py
     evaluate_store(root, ...), evaluate_representation(...)   evaluate.py
     run_sweep(specs, store, executor) -> SweepSummary   runner.py
+    update_store_udr(store), group_udr(...)       udr.py (UDR per configuration group)
     executor_class(name), EXECUTORS               executors/
     load_results(root) -> pandas.DataFrame        results.py
     PRESETS, get_preset(name)                     presets.py

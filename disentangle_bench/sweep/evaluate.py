@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import inspect
 import re
@@ -30,7 +29,7 @@ import pandas as pd
 from ..plugins import plugin_record, require_plugins
 from .presets import DEFAULT_PRESET, get_preset
 from .results import load_results
-from .run import evaluate_missing, load_trained, represent_functions
+from .run import _one_line, evaluate_missing, load_trained, represent_functions
 from .spec import EvalSpec, content_hash, dataset_file_sha256
 from .store import RunStatus, RunStore, environment_summary
 
@@ -187,6 +186,10 @@ def _functions_of(store: RunStore, model_id: str, config: dict[str, Any],
         represent = load_exported_encoder(source["file"], expected_sha256=source.get("sha256"))
     else:
         represent = import_callable(source["target"])
+        recorded = source.get("code_sha256")
+        if recorded is not None and describe_callable(represent).get("code_sha256") != recorded:
+            raise ValueError(f"{source['target']} changed since it was scored (its module's "
+                             f"SHA-256 differs); score it again with evaluate --represent")
     return ({"represent": represent, "posterior": None, "reconstruction_nll": None},
             config["dataset"], config.get("dataset_kwargs", {}))
 
@@ -311,11 +314,10 @@ def import_callable(target: str) -> Callable:
 
 
 def file_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 (hex) of a file (``data.files.file_digest``)."""
+    from ..data.files import file_digest
+
+    return file_digest(path, "sha256")
 
 
 # --- torch.export encoders ----------------------------------------------------------------------
@@ -393,7 +395,3 @@ def _weights_only_torch_load() -> Iterator[None]:
     finally:
         torch.load = original
 
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -23,6 +23,10 @@ in docs/architecture.md and docs/runner.md):
   metric's scores are NaN (undefined), and ``<metric>.dlib_<score>`` columns give
   disentanglement_lib's number where it reports one for such a case (``factor_vae``: 0 with no
   active dimension; see :data:`DLIB_DEGENERATE`);
+* ``udr.model_score`` (and ``udr.reason`` when undefined): the model's UDR in its configuration
+  group (``sweep/udr.py``), at the evaluation seed it was computed at, when ``sweep.json``'s
+  ``udr`` entry names one; it is not part of the evaluation set, so it never makes a row
+  incomplete;
 * with ``--eval-every``: ``factor_vae.eval_accuracy_drop_over_training`` and
   ``mig.discrete_mig_drop_over_training`` (best checkpoint minus last, from the model's
   eval_log.csv);
@@ -75,7 +79,9 @@ def load_results(root: Path | str, run_ids: list[str] | None = None,
         from ..plugins import require_plugins
 
         require_plugins(evaluation.get("plugins"), f"the evaluations in {root}")
-    rows = [row for model_id in ids for row in _rows(store, model_id, evaluation)]
+    udr = (manifest.get("udr") or {}).get("evaluations") or {}
+    rows = [row for model_id in ids
+            for row in _rows(store, model_id, evaluation, udr.get(model_id))]
     if not rows:
         return pd.DataFrame(columns=IDENTITY_COLUMNS)
     frame = pd.DataFrame(rows)
@@ -134,7 +140,8 @@ def hparam_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith("hparams.")]
 
 
-def _rows(store: RunStore, model_id: str, evaluation: dict[str, Any] | None) -> list[dict]:
+def _rows(store: RunStore, model_id: str, evaluation: dict[str, Any] | None,
+          udr_eval: str | None = None) -> list[dict]:
     problem = store.config_problem(model_id)
     config = store.read_config(model_id) if problem is None else None
     if config is None:
@@ -157,7 +164,7 @@ def _rows(store: RunStore, model_id: str, evaluation: dict[str, Any] | None) -> 
     base["train_seconds"] = trained.get("train_seconds")
     base.update(along_training_columns(store.model_dir(model_id) / EVAL_LOG))
     if evaluation is not None:
-        return _expected_rows(store, model_id, base, trained, evaluation)
+        return _expected_rows(store, model_id, base, trained, evaluation, udr_eval)
     return _stored_rows(store, model_id, base, trained)
 
 
@@ -189,8 +196,10 @@ def source_text(source: dict[str, Any]) -> str:
 
 
 def _expected_rows(store: RunStore, model_id: str, base: dict[str, Any],
-                   trained: dict[str, Any], evaluation: dict[str, Any]) -> list[dict]:
+                   trained: dict[str, Any], evaluation: dict[str, Any],
+                   udr_eval: str | None = None) -> list[dict]:
     protocol = evaluation.get("protocol") or {}
+    udr = _udr_record(store, model_id, udr_eval) if udr_eval else None
     rows = []
     for seed in evaluation.get("eval_seeds") or [0]:
         records, missing, failed = {}, [], []
@@ -204,6 +213,8 @@ def _expected_rows(store: RunStore, model_id: str, base: dict[str, Any],
             problem = store.eval_problem(model_id, wanted)
             if problem:
                 failed.append(f"{metric}: {problem}")
+        if udr is not None and udr.get("eval_seed") == int(seed):
+            records["udr"] = udr  # computed per configuration group (sweep/udr.py)
         row = _scored_row(base, trained, int(seed), records)
         if failed:
             row.update(status="failed", error="; ".join(failed) + f" ({REPAIR})")
@@ -212,6 +223,18 @@ def _expected_rows(store: RunStore, model_id: str, base: dict[str, Any],
                                                   f"(run `run_benchmark.py evaluate DIR`)")
         rows.append(row)
     return rows
+
+
+def _udr_record(store: RunStore, model_id: str, eval_id: str) -> dict[str, Any] | None:
+    """The model's UDR evaluation named by the manifest (its configuration group's), if valid;
+    UDR is not part of the evaluation set, so a missing one never makes a row incomplete."""
+    from .store import read_json_checked
+
+    record, _ = read_json_checked(store.eval_path(model_id, eval_id))
+    if (record is None or record.get("model_id") != model_id or record.get("eval_id") != eval_id
+            or not isinstance(record.get("result"), dict)):
+        return None
+    return record
 
 
 def _stored_rows(store: RunStore, model_id: str, base: dict[str, Any],

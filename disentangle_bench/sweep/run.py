@@ -172,8 +172,8 @@ class _AlongTraining:
     """The ``--eval-every`` callback: scores the checkpoint and rewrites eval_log.csv (one row
     per step, atomically; rows of a previous, interrupted attempt are kept)."""
 
-    def __init__(self, spec: RunSpec, run_dir: Path):
-        self.spec, self.path = spec, run_dir / EVAL_LOG
+    def __init__(self, spec: RunSpec, model_dir: Path):
+        self.spec, self.path = spec, model_dir / EVAL_LOG
         self.dataset = None
 
     def __call__(self, step: int, trained: Any) -> None:
