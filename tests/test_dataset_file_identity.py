@@ -160,3 +160,16 @@ def test_evaluate_dir_checks_the_file_its_models_recorded(two_files, monkeypatch
     store.write_trained(spec.model_id, spec.config_hash,
                         {"dataset": dataset_provenance(get_dataset("tiny"))})
     assert _model_file_sha256(store, spec.model_id, older) == ""
+
+
+def test_folder_datasets_are_identified_by_all_their_files(tmp_path):
+    cars = rf.write_cars(tmp_path / "cars")
+    files_ = sorted(cars.glob("car_*_mesh.mat"))
+    lines = "".join(f"{sha256(f)}  {f.name}\n" for f in files_)
+    expected = hashlib.sha256(lines.encode()).hexdigest()
+    assert get_dataset("cars3d", path=cars).file_sha256() == expected
+    norb = rf.write_norb(tmp_path / "norb")
+    before = get_dataset("smallnorb", path=norb).file_sha256()
+    assert before is not None and len(before) == 64
+    changed = rf.write_norb(tmp_path / "norb2", seed=1)
+    assert get_dataset("smallnorb", path=changed).file_sha256() != before
