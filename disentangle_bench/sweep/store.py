@@ -317,7 +317,8 @@ def model_record(spec: RunSpec) -> dict[str, Any]:
     return {"model_id": spec.model_id, "model_hash": spec.config_hash,
             "source": {"kind": "trained"}, "train": spec.train, "preset": spec.preset,
             "version": spec.version, "identity": spec.identity(),
-            "artifacts": spec.artifacts, "plugins": spec.plugins}
+            "artifacts": spec.artifacts, "plugins": spec.plugins,
+            **({"dataset_sha256": spec.dataset_sha256} if spec.dataset_sha256 else {})}
 
 
 def _error_record(model_id: str, error: BaseException | str, *, phase: str,
