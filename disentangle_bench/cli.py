@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--dataset-option", nargs="+", default=[], metavar="KEY=VALUE",
                         help="a constructor option of the dataset, e.g. source=file to build "
                              "color-dsprites / noisy-dsprites on the real dSprites file "
-                             "(default source=procedural); part of the run id")
+                             "(default source=procedural); part of the model id")
     budget.add_argument("--steps", type=int, help="training steps per run")
     budget.add_argument("--batch-size", type=int, help="training batch size")
     budget.add_argument("--lr", type=float, help="Adam learning rate")
@@ -520,7 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training device (default auto: CUDA when present)")
     budget.add_argument("--checkpoint-every", type=int, metavar="STEPS",
                         help="checkpoint interval in steps (default: the preset's); like "
-                             "--device it does not change results, so not the run id either")
+                             "--device it does not change results, so not the model id either")
 
     metrics = parser.add_argument_group("metrics")
     metrics.add_argument("--metrics", nargs="+", metavar="NAME",
