@@ -4,6 +4,8 @@
 ``run_benchmark.py report DIR`` rebuilds a report from a results directory;
 ``run_benchmark.py evaluate DIR`` scores the stored models (or ``--encoder`` / ``--represent``)
 without training;
+``run_benchmark.py claims DIR`` compares the results with the papers' claims;
+``run_benchmark.py check BASELINE`` is the regression check of scores;
 ``run_benchmark.py datasets`` / ``preview`` show the datasets; ``download NAME`` fetches a real
 dataset file and verifies its checksum.
 """
@@ -437,7 +439,8 @@ results store (--out DIR, default results/DATASET-PRESET):
   missing evaluations: adding a metric or an evaluation seed trains nothing (`run_benchmark.py
   evaluate DIR --eval-seeds 0 1 2`). Failures are recorded and retried on the next invocation;
   the exit code is 1 when any run failed, 2 on bad arguments.
-  Tables: DIR/summary.csv|md (mean +- std over seeds) and DIR/results.csv (one row per run);
+  Tables: DIR/summary.csv|md (mean, 95 % interval and n over training seeds, the spread over
+  evaluation seeds) and DIR/results.csv (one row per model and evaluation seed);
   report: DIR/report.html (self-contained) and DIR/report.md; python API:
   disentangle_bench.sweep.load_results(DIR).
 

@@ -189,8 +189,8 @@ def test_scheduler_file_is_accepted_and_a_missing_one_named(cluster, tmp_path):
 
 def run_being_trained(store: RunStore) -> str | None:
     """A run with a checkpoint on disk and no result yet (it is mid-training)."""
-    for run_id in store.run_ids():
-        checkpoint = store.run_dir(run_id) / "checkpoint"
+    for run_id in store.model_ids():
+        checkpoint = store.model_dir(run_id) / "checkpoint"
         if (checkpoint.is_dir() and any(checkpoint.iterdir())
                 and store.read_trained(run_id) is None):
             return run_id

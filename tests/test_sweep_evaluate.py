@@ -206,6 +206,14 @@ def test_represent_takes_any_python_function(store, tmp_path, monkeypatch, capsy
     assert np.isfinite(row["mig.discrete_mig"].iloc[0])
     report = (store / "report.md").read_text()
     assert "first_pixels [represent plugin_codes:first_pixels]" in report
+    # an edited function is not scored under the old entry's id, as an edited encoder file
+    # is not: more evaluation seeds fail with one line saying so
+    (package / "__init__.py").write_text(
+        (package / "__init__.py").read_text().replace("[:, :3]", "[:, 1:4]"))
+    capsys.readouterr()
+    assert main(["evaluate", str(store), "--eval-seeds", "0", "1", "--quiet",
+                 "--no-report"]) == 1
+    assert "plugin_codes:first_pixels changed since it was scored" in capsys.readouterr().err
 
 
 def test_an_external_entry_says_what_it_is_for_the_claims(store):

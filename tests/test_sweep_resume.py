@@ -49,10 +49,10 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     store = RunStore(out)
 
     def first_finished_second_checkpointed() -> bool:
-        ids = store.run_ids()
+        ids = store.model_ids()
         finished = [r for r in ids if store.status(r) is RunStatus.FINISHED]
         started = [r for r in ids if r not in finished
-                   and any((store.run_dir(r) / "checkpoint").glob("*"))]
+                   and any((store.model_dir(r) / "checkpoint").glob("*"))]
         return len(finished) >= 1 and len(started) >= 1
 
     process = subprocess.Popen(command(out), cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
@@ -61,12 +61,12 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     assert process.returncode == -signal.SIGKILL
 
     # nothing half-written reads as finished: every run is finished (valid) or incomplete
-    statuses = {r: store.status(r) for r in store.run_ids()}
+    statuses = {r: store.status(r) for r in store.model_ids()}
     finished = [r for r, s in statuses.items() if s is RunStatus.FINISHED]
     assert set(statuses.values()) <= {RunStatus.FINISHED, RunStatus.INCOMPLETE}
     assert 1 <= len(finished) < 3
     stamps = {p: p.stat().st_mtime_ns for r in finished
-              for p in store.run_dir(r).rglob("*") if p.is_file() and p.name != ".lock"}
+              for p in store.model_dir(r).rglob("*") if p.is_file() and p.name != ".lock"}
 
     resumed = subprocess.run(command(out), cwd=REPO, env=ENV, capture_output=True, text=True,
                              timeout=300)

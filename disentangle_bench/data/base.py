@@ -10,8 +10,10 @@ All randomness is passed in as a ``numpy.random.Generator``: nothing here touche
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -108,14 +110,55 @@ class GroundTruthDataset(ABC):
         return self.sample(n, rng)[1]
 
     def provenance(self) -> dict:
-        """What every run records about the data it saw (``metrics.json`` → ``dataset``): file
+        """What every run records about the data it saw (``trained.json`` → ``dataset``): file
         datasets add their file's path, size, SHA-256 and published-checksum status (and e.g.
         MPI3D's release); a generated dataset has no file."""
         return {"source": "generated (no file)"}
 
+    def file_sha256(self) -> str | None:
+        """The identity of the data file(s) this dataset reads, from :meth:`provenance`; a
+        trained model's id hashes it (``sweep/spec.py``), so a model trained on one file is
+        never reused for another file of the same dataset name. ``None`` for a generated
+        dataset (no ``sha256`` in its provenance).
+
+        Every ``sha256`` / ``sha256_of_file_sha256s`` value of the (nested) provenance record
+        counts: one is returned as it is (a single file's SHA-256, what ``sha256sum`` prints);
+        several (e.g. scream-dSprites' painting and dSprites file) give the SHA-256 of the lines
+        ``<digest>  <key path>``, in key order. The digests come from the cache of
+        ``files.file_digests``, so only the first call on a file reads it whole.
+        """
+        return provenance_sha256(self.provenance())
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{n}={s}" for n, s in zip(self.factor_names, self.factor_sizes))
         return f"<{type(self).__name__} {self.name!r}: {sizes}; obs {self.observation_shape}>"
+
+
+#: Provenance keys holding the SHA-256 of a data file (or of a folder's files' SHA-256s).
+DIGEST_KEYS = ("sha256", "sha256_of_file_sha256s")
+
+
+def provenance_sha256(record: Any) -> str | None:
+    """The data file identity in a provenance record (see
+    :meth:`GroundTruthDataset.file_sha256`); ``None`` when it names no file digest."""
+    found = sorted(_file_digests(record))
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0][1]
+    lines = "".join(f"{digest}  {key}\n" for key, digest in found)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _file_digests(record: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """``(key path, digest)`` of every :data:`DIGEST_KEYS` entry of a nested provenance dict."""
+    if not isinstance(record, dict):
+        return
+    for key, value in record.items():
+        if isinstance(value, dict):
+            yield from _file_digests(value, f"{prefix}{key}.")
+        elif key in DIGEST_KEYS and isinstance(value, str):
+            yield f"{prefix}{key}", value
 
 
 def batch_rng(seed: int, step: int) -> np.random.Generator:

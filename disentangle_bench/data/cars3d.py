@@ -13,7 +13,6 @@ systems). The number of cars is read from the folder, so a reduced folder loads 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,8 @@ from .files import (
     FileDataset,
     bad_file_error,
     cached_derived_array,
-    file_provenance,
     find_data_dir,
+    folder_provenance,
     missing_file_error,
     signature_problem,
 )
@@ -87,10 +86,7 @@ class Cars3D(FileDataset, GroundTruthDataset):
     def provenance(self) -> dict:
         """The folder, its number of car files, and one SHA-256 over the files' SHA-256s (no
         checksum is published)."""
-        lines = "".join(f"{file_provenance(f)['sha256']}  {f.name}\n" for f in self.files)
-        return {"path": str(self.path), "files": len(self.files),
-                "sha256_of_file_sha256s": hashlib.sha256(lines.encode()).hexdigest(),
-                "published_checksum": "none published", "object_order": "sorted file names"}
+        return {**folder_provenance(self.path, self.files), "object_order": "sorted file names"}
 
     def sample_observations_from_factors(
         self, factors: np.ndarray, rng: np.random.Generator

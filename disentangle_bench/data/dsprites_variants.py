@@ -52,6 +52,11 @@ class _DSpritesVariant(GroundTruthDataset):
     def factor_values(self) -> tuple[np.ndarray, ...]:
         return self.source.factor_values
 
+    def provenance(self) -> dict:
+        """The dSprites source's record: the real file's (path, size, SHA-256) with
+        ``source="file"``, "generated (no file)" with the procedural source."""
+        return self.source.provenance()
+
 
 class ColorDSprites(_DSpritesVariant):
     """dSprites with the sprite coloured by a random RGB in U(0.5, 1)³ per sample."""

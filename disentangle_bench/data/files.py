@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.request
@@ -238,11 +239,19 @@ def _digest_caches(path: Path) -> list[Path]:
             user_cache / "disentangle_bench" / "digests" / f"{path.name}.{where}.{key}.json"]
 
 
+#: Files at least this big get one line on stderr when they are hashed (not yet cached).
+BIG_FILE_BYTES = 1 << 30
+#: Rate behind the printed estimate: SHA-256 of a page-cached file through file_digests,
+#: 0.55 GB/s on a loaded 2-core AMD EPYC with SHA-NI (benchmarks/digest_cost.py); disk extra.
+HASH_BYTES_PER_SECOND = 5e8
+
+
 def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
     """Hex digests of a file, computed once and cached (keyed on its size and modification
     time) next to it in ``.<name>.<size>-<mtime_ns>.digests.json``, or in
     ``~/.cache/disentangle_bench/digests/`` when its folder is read-only: a 12.7 GB file is read
-    once, not once per run."""
+    once, not once per run. Hashing a file of :data:`BIG_FILE_BYTES` or more prints one line
+    (stderr) saying so."""
     path = Path(path)
     caches = _digest_caches(path)
     cached: dict = {}
@@ -255,6 +264,11 @@ def file_digests(path: str | Path, algorithms: tuple[str, ...] = ("sha256",)) ->
             break
         cached = {}
     missing = [a for a in algorithms if not isinstance(cached.get(a), str)]
+    if missing and path.stat().st_size >= BIG_FILE_BYTES:
+        print(f"hashing {path} ({path.stat().st_size / 1e9:.1f} GB) once for its "
+              f"{'/'.join(a.upper() for a in missing)}: about "
+              f"{path.stat().st_size / HASH_BYTES_PER_SECOND:.0f} s or more (disk speed); the "
+              "result is cached, later runs read the cache", file=sys.stderr, flush=True)
     if missing:
         hashers = {a: hashlib.new(a) for a in missing}
         with open(path, "rb") as handle:
@@ -293,6 +307,16 @@ def file_provenance(path: str | Path, name: str | None = None) -> dict:
     else:
         record["published_checksum"] = "none published"
     return record
+
+
+def folder_provenance(path: str | Path, files: list[Path]) -> dict:
+    """What a run records about a dataset stored as a folder of files with no published
+    checksum: the folder, the number of files and one SHA-256 over the lines
+    ``"<file's SHA-256>  <file name>"`` in ``files``' order."""
+    lines = "".join(f"{file_provenance(f)['sha256']}  {Path(f).name}\n" for f in files)
+    return {"path": str(path), "files": len(files),
+            "sha256_of_file_sha256s": hashlib.sha256(lines.encode()).hexdigest(),
+            "published_checksum": "none published"}
 
 
 def fetch_verified(url: str, dest: str | Path, algorithm: str | None,

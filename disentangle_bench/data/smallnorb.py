@@ -21,7 +21,6 @@ pays for the resize.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ from .files import (
     cached_derived_array,
     data_dirs,
     describe_content,
-    file_provenance,
+    folder_provenance,
     missing_file_error,
 )
 from .resize import resize_uint8
@@ -124,12 +123,8 @@ class SmallNORB(FileDataset, GroundTruthDataset):
         return {"category": names} if self.factor_sizes[0] == len(names) else {}
 
     def provenance(self) -> dict:
-        """The folder and each file's SHA-256 (no checksum is published)."""
-        digests = {f.name: file_provenance(f)["sha256"] for f in self.files}
-        lines = "".join(f"{digest}  {name}\n" for name, digest in digests.items())
-        return {"path": str(self.path), "files": len(self.files),
-                "sha256_of_file_sha256s": hashlib.sha256(lines.encode()).hexdigest(),
-                "published_checksum": "none published",
+        """The folder and one SHA-256 over its files' SHA-256s (no checksum is published)."""
+        return {**folder_provenance(self.path, self.files),
                 "nuisance": f"instance ({self._num_instances}) drawn uniformly per observation"}
 
     def sample_observations_from_factors(

@@ -9,8 +9,6 @@ import numpy as np
 
 from .utils import check_factors_codes, constant_codes, histogram_discretize, nan_scores
 
-IRS_KEYS = ("IRS", "num_active_dims")
-
 
 def irs(
     factors: np.ndarray,

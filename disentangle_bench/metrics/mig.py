@@ -105,5 +105,6 @@ def mig(
         scores[f"gap_{label}"] = float(gap)
     if return_matrices:
         scores[MATRICES_KEY] = {"mutual_information": matrix_record(
-            mi, scored, "I(z_j; v_k) in nats, 20-bin histogram codes", entropy=entropy)}
+            mi, scored, f"I(z_j; v_k) in nats, {num_bins}-bin histogram codes",
+            entropy=entropy)}
     return scores

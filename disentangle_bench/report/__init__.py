@@ -1,6 +1,8 @@
 """Reports on a sweep's results store: summary tables, figures, report.html and report.md.
 
-Depends only on the store (``sweep.RunStore``/``load_results``), never on models or training.
+Tables, figures and documents depend only on the store (``sweep.RunStore``/``load_results``),
+never on models or training; the regression check (``regression.py``) re-runs a recorded
+sweep and reloads its models through ``sweep`` and ``training``.
 """
 
 from .tables import display_table, markdown_table, summary_table, value_columns

@@ -454,8 +454,8 @@ def _load_trained(spec: Any, out: Path | str) -> Any:
     from ..sweep.store import CHECKPOINT_DIR
     from ..training import TrainConfig, train
 
-    run_dir = RunStore(out).run_dir(spec.run_id)
-    return train(TrainConfig.from_dict(spec.train), out_dir=run_dir / CHECKPOINT_DIR,
+    model_dir = RunStore(out).model_dir(spec.model_id)
+    return train(TrainConfig.from_dict(spec.train), out_dir=model_dir / CHECKPOINT_DIR,
                  progress=False)
 
 

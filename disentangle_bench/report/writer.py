@@ -120,7 +120,7 @@ def write_report(root: Path | str, *, all_runs: bool = False,
 
 # --- figures ----------------------------------------------------------------------------------
 def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
-    path = store.run_dir(run_id) / ARTIFACTS
+    path = store.model_dir(run_id) / ARTIFACTS
     try:
         with np.load(path) as data:
             return {key: data[key] for key in data.files}
@@ -130,7 +130,7 @@ def _load_artifacts(store: RunStore, run_id: str) -> dict[str, np.ndarray] | Non
 
 def _load_log(store: RunStore, run_id: str, name: str = TRAIN_LOG) -> pd.DataFrame | None:
     try:
-        return pd.read_csv(store.run_dir(run_id) / name)
+        return pd.read_csv(store.model_dir(run_id) / name)
     except (OSError, ValueError, pd.errors.EmptyDataError):
         return None
 

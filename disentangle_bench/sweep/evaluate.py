@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import inspect
 import re
@@ -30,8 +29,8 @@ import pandas as pd
 from ..plugins import plugin_record, require_plugins
 from .presets import DEFAULT_PRESET, get_preset
 from .results import load_results
-from .run import evaluate_missing, load_trained, represent_functions
-from .spec import EvalSpec, content_hash
+from .run import _one_line, evaluate_missing, load_trained, represent_functions
+from .spec import EvalSpec, content_hash, dataset_file_sha256
 from .store import RunStatus, RunStore, environment_summary
 
 
@@ -152,7 +151,8 @@ def _evaluate_one(store: RunStore, model_id: str, wanted: list[EvalSpec],
         try:
             require_plugins(config.get("plugins"), f"model {model_id}")
             functions, dataset, kwargs = _functions_of(store, model_id, config)
-            errors = evaluate_missing(store, model_id, dataset, kwargs, functions, missing)
+            errors = evaluate_missing(store, model_id, dataset, kwargs, functions, missing,
+                                      dataset_sha256=_model_file_sha256(store, model_id, config))
         except Exception as error:  # noqa: BLE001 - e.g. an unloadable model file: recorded
             for evaluation in missing:
                 store.write_eval_error(model_id, evaluation, error)
@@ -161,6 +161,17 @@ def _evaluate_one(store: RunStore, model_id: str, wanted: list[EvalSpec],
     summary.actions[model_id] = "failed" if errors else "evaluated"
     if errors:
         summary.failures[model_id] = errors[0]
+
+
+def _model_file_sha256(store: RunStore, model_id: str, config: dict[str, Any]) -> str:
+    """The data file a stored entry belongs to: its config's ``dataset_sha256``, else (a model
+    trained before the file was part of the id) the file its trained.json recorded, else ""."""
+    if config.get("dataset_sha256"):
+        return str(config["dataset_sha256"])
+    from ..data.base import provenance_sha256
+
+    recorded = (store.read_trained(model_id) or {}).get("dataset")
+    return provenance_sha256(recorded) or ""
 
 
 def _functions_of(store: RunStore, model_id: str, config: dict[str, Any],
@@ -175,6 +186,10 @@ def _functions_of(store: RunStore, model_id: str, config: dict[str, Any],
         represent = load_exported_encoder(source["file"], expected_sha256=source.get("sha256"))
     else:
         represent = import_callable(source["target"])
+        recorded = source.get("code_sha256")
+        if recorded is not None and describe_callable(represent).get("code_sha256") != recorded:
+            raise ValueError(f"{source['target']} changed since it was scored (its module's "
+                             f"SHA-256 differs); score it again with evaluate --represent")
     return ({"represent": represent, "posterior": None, "reconstruction_nll": None},
             config["dataset"], config.get("dataset_kwargs", {}))
 
@@ -205,7 +220,7 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
     """
     import tempfile
 
-    from ..data import check_dataset_name
+    from ..data import check_dataset_name, get_dataset
 
     check_dataset_name(dataset)
     if not re.fullmatch(r"[A-Za-z0-9_.+=()-]+", name):
@@ -221,8 +236,12 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
         evaluation = resolve_evaluation(
             manifest.get("evaluation"), metrics=metrics, eval_seeds=eval_seeds, preset=preset,
             protocol=protocol, default_preset=manifest.get("preset") or DEFAULT_PRESET)
+        data = get_dataset(dataset, **kwargs)
         identity = {"source": source, "name": name, "dataset": dataset, "dataset_kwargs": kwargs,
                     "model": model or name, "hparams": dict(hparams or {})}
+        file_sha256 = dataset_file_sha256(data)
+        if file_sha256:  # scores on another file of the dataset are another entry
+            identity["dataset_sha256"] = file_sha256
         model_hash = content_hash(identity)
         model_id = f"{name}-{model_hash[:12]}"
         from .. import __version__
@@ -240,7 +259,8 @@ def evaluate_representation(represent: Callable[[np.ndarray], np.ndarray], datas
                      "reconstruction_nll": reconstruction_nll}
         with store.lock(model_id):
             missing = [e for e in wanted if store.read_eval(model_id, e) is None]
-            errors = evaluate_missing(store, model_id, dataset, kwargs, functions, missing)
+            errors = evaluate_missing(store, model_id, dataset, kwargs, functions, missing,
+                                      dataset_sha256=file_sha256, dataset=data)
         if errors:
             raise RuntimeError(f"{model_id}: {errors[0]}")
         run_ids = list(manifest.get("run_ids", []))
@@ -294,11 +314,10 @@ def import_callable(target: str) -> Callable:
 
 
 def file_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 (hex) of a file (``data.files.file_digest``)."""
+    from ..data.files import file_digest
+
+    return file_digest(path, "sha256")
 
 
 # --- torch.export encoders ----------------------------------------------------------------------
@@ -376,7 +395,3 @@ def _weights_only_torch_load() -> Iterator[None]:
     finally:
         torch.load = original
 
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -19,6 +19,9 @@ Rules (documented in ``run_benchmark.py --help`` and docs/runner.md):
 * AnnealedVAE's ``iteration_threshold`` scales with the run's steps (a third of them, the
   study's 100,000 of 300,000) unless given with ``--grid annealed_vae.iteration_threshold=N``.
 * Metric protocols: the metric's defaults, then the preset's overrides, then the user's.
+* A dataset read from a file adds the file's SHA-256 (``RunSpec.dataset_sha256``) to every model
+  id; the first plan on a new file reads it whole (about 2 s per GB plus the
+  disk's read, once; then cached).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 from .artifacts import DEFAULT_ARTIFACTS
 from .presets import Preset
-from .spec import RunSpec
+from .spec import RunSpec, dataset_file_sha256
 
 #: (model, hyperparameter, value) whose run is another model's: β-VAE at β = 1 is the VAE.
 ALIASES: dict[tuple[str, str, float], str] = {("beta_vae", "beta", 1.0): "vae"}
@@ -215,6 +218,9 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             for run in model_runs(model, request.grids.get(model, {}))]
     check_dataset_options(request.dataset, request.dataset_kwargs)
     dataset = get_dataset(request.dataset, **request.dataset_kwargs)
+    # the file's identity is part of every model id (a reduced test file and the real file of
+    # one dataset name are different models); the digest is cached next to the file
+    dataset_sha256 = dataset_file_sha256(dataset)
     architecture = resolve_architecture(
         preset.architecture if request.architecture == "auto" else request.architecture,
         dataset.observation_shape)
@@ -243,7 +249,8 @@ def expand(request: SweepRequest) -> list[RunSpec]:
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
                        eval_seeds=tuple(dict.fromkeys(int(s) for s in request.eval_seeds)),
                        preset=preset.name, version=__version__, artifacts=artifacts,
-                       plugins=plugin_record(), eval_every=request.eval_every)
+                       plugins=plugin_record(), eval_every=request.eval_every,
+                       dataset_sha256=dataset_sha256)
         specs.setdefault(spec.run_id, spec)
     return list(specs.values())
 

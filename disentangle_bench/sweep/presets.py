@@ -117,7 +117,7 @@ PRESETS: dict[str, Preset] = {
     "cpu": Preset(
         name="cpu",
         summary="--betas 1 2 4 8 in about 10 minutes on 2 CPU cores: the small mlp network "
-                "(Chen et al. 2018's dSprites MLP) at batch 256, reduced metric sizes, fast DCI; "
+                "(two hidden layers of 256) at batch 256, reduced metric sizes, fast DCI; "
                 "shows the beta trade-off, not the paper's numbers (docs/recipes.md)",
         steps=1_000, batch_size=256, lr=1e-3, precision="auto", architecture="mlp",
         checkpoint_every=500, log_every=50,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_npz_atomic, write_text_atomic
-from .spec import EvalSpec, RunSpec
+from .spec import EvalSpec, RunSpec, dataset_file_sha256
 from .store import (
     ARTIFACTS,
     CHECKPOINT_DIR,
@@ -94,7 +94,8 @@ def run_one(spec: RunSpec, store_root: Path | str, *, progress: bool = True,
                 trained = trained or load_trained(model_dir)
                 errors = evaluate_missing(store, model_id, spec.dataset,
                                           spec.train.get("dataset_kwargs", {}),
-                                          represent_functions(trained), missing)
+                                          represent_functions(trained), missing,
+                                          dataset_sha256=spec.dataset_sha256)
             except Exception as error:  # noqa: BLE001 - e.g. an unloadable model file
                 for evaluation in missing:
                     store.write_eval_error(model_id, evaluation, error)
@@ -113,13 +114,14 @@ def _train_and_store(spec: RunSpec, store: RunStore, model_dir: Path, *, progres
     from .artifacts import compute_artifacts, summarize_artifacts
 
     start = time.perf_counter()
+    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
+    check_dataset_file(dataset, spec.dataset_sha256, spec.model_id)  # e.g. another machine's
     callback = (StepCallback(spec.eval_every, _AlongTraining(spec, model_dir))
                 if spec.eval_every else None)
     trained = train(TrainConfig.from_dict(spec.train), out_dir=model_dir / CHECKPOINT_DIR,
-                    progress=progress, callback=callback)
+                    progress=progress, callback=callback, dataset=dataset)
     train_seconds = time.perf_counter() - start
     write_text_atomic(model_dir / TRAIN_LOG, trained.log_csv())
-    dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
     arrays = compute_artifacts(trained, dataset, seed=ARTIFACT_SEED, settings=spec.artifacts)
     write_npz_atomic(model_dir / ARTIFACTS, **arrays)
     store.write_trained(spec.model_id, spec.config_hash, {
@@ -170,8 +172,8 @@ class _AlongTraining:
     """The ``--eval-every`` callback: scores the checkpoint and rewrites eval_log.csv (one row
     per step, atomically; rows of a previous, interrupted attempt are kept)."""
 
-    def __init__(self, spec: RunSpec, run_dir: Path):
-        self.spec, self.path = spec, run_dir / EVAL_LOG
+    def __init__(self, spec: RunSpec, model_dir: Path):
+        self.spec, self.path = spec, model_dir / EVAL_LOG
         self.dataset = None
 
     def __call__(self, step: int, trained: Any) -> None:
@@ -213,16 +215,21 @@ def represent_functions(trained: Any) -> dict[str, Callable | None]:
 
 def evaluate_missing(store: RunStore, model_id: str, dataset_name: str,
                      dataset_kwargs: dict[str, Any], functions: dict[str, Callable | None],
-                     evaluations: Sequence[EvalSpec], *, n_jobs: int | None = None) -> list[str]:
+                     evaluations: Sequence[EvalSpec], *, n_jobs: int | None = None,
+                     dataset_sha256: str = "", dataset: Any = None) -> list[str]:
     """Compute and store ``evaluations`` of one model, one ``metrics.evaluate`` call per seed
     (so metrics at one seed share their samples). A call that raises is retried metric by
-    metric so that one failing metric is recorded alone; returns the failures' one-liners."""
+    metric so that one failing metric is recorded alone; returns the failures' one-liners.
+    ``dataset_sha256``: the data file the model belongs to (``DatasetError`` if the dataset's
+    file is now another); ``dataset``: the dataset already constructed, if it is."""
     import torch
 
     from ..data import get_dataset
 
     n_jobs = n_jobs or torch.get_num_threads()  # this run's share of the cores
-    dataset = get_dataset(dataset_name, **dataset_kwargs)
+    if dataset is None:
+        dataset = get_dataset(dataset_name, **dataset_kwargs)
+    check_dataset_file(dataset, dataset_sha256, model_id)
     by_seed: dict[int, list[EvalSpec]] = {}
     for evaluation in evaluations:
         by_seed.setdefault(evaluation.seed, []).append(evaluation)
@@ -271,6 +278,7 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     require_plugins(spec.plugins, f"model {spec.run_id}")  # e.g. the regression check
 
     dataset = get_dataset(spec.dataset, **spec.train.get("dataset_kwargs", {}))
+    check_dataset_file(dataset, spec.dataset_sha256, spec.run_id)
     functions = represent_functions(trained)
     scores = evaluate(dataset, functions["represent"], list(spec.metrics), seed=eval_seed,
                       overrides=spec.protocol, posterior=functions["posterior"],
@@ -279,6 +287,22 @@ def score_model(spec: RunSpec, trained: Any, eval_seed: int, *,
     arrays = compute_artifacts(trained, dataset, seed=ARTIFACT_SEED, settings=spec.artifacts)
     scores["_dataset"] = dataset_provenance(dataset)
     return scores, arrays
+
+
+def check_dataset_file(dataset: Any, expected: str, model_id: str) -> None:
+    """``DatasetError`` (one line) unless ``dataset`` reads the data file ``expected`` (a
+    model's ``dataset_sha256``; ``""``: nothing to check). Uses the digest cache."""
+    if not expected:
+        return
+    actual = dataset_file_sha256(dataset)
+    if actual != expected:
+        from ..data import DatasetError
+
+        found = f"SHA-256 {actual}" if actual else "no file"
+        raise DatasetError(
+            f"model {model_id} belongs to the {dataset.name!r} file with SHA-256 {expected}, "
+            f"but the dataset found now has {found}: put that file back (or point "
+            "DISENTANGLE_BENCH_DATA at it), or re-run the sweep to train a model on this file")
 
 
 def dataset_provenance(dataset: Any) -> dict[str, Any]:

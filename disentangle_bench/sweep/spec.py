@@ -18,6 +18,12 @@ The results directory holds two stores with two kinds of id:
   (``metrics.metric_version``), stored under the model they score.
 * both hash the loaded plugins (``plugins.plugin_record()``) when there are any, so a changed
   plugin gets new models and new evaluations.
+* a model trained on a data file also hashes the file's identity, ``dataset_sha256``
+  (``GroundTruthDataset.file_sha256()``: the SHA-256 of the file actually read, resolved while
+  planning), so a model trained on a reduced test file is never reused for the real file of
+  the same dataset name. A generated dataset has none and adds nothing (ids as before). Its
+  evaluations are computed on the model's dataset and stored under the model, so they inherit
+  it.
 
 ``run_id`` is the model id (one row of a sweep is one trained model).
 """
@@ -50,6 +56,14 @@ def model_identity(train: dict[str, Any]) -> dict[str, Any]:
     identity.update(device=device, precision=precision,
                     training_numerics=TRAINING_NUMERICS_VERSION)
     return identity
+
+
+def dataset_file_sha256(dataset: Any) -> str:
+    """The data file identity a model id hashes: ``dataset.file_sha256()`` (the SHA-256 of the
+    file(s) the dataset reads, from the digest cache after the first time), ``""`` for a
+    generated dataset or an object without the method (e.g. a plugin's own class)."""
+    method = getattr(dataset, "file_sha256", None)
+    return (method() if callable(method) else None) or ""
 
 
 def content_hash(obj: Any) -> str:
@@ -116,16 +130,21 @@ class RunSpec:
     plugins: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Score checkpoints every this many training steps on a cheap subset (0: never).
     eval_every: int = 0
+    #: ``file_sha256()`` of the dataset when planned: the data file's identity ("" for a
+    #: generated dataset).
+    dataset_sha256: str = ""
 
     # --- identity -------------------------------------------------------------------------
     def identity(self) -> dict[str, Any]:
         """The hashed part of the trained model (:func:`model_identity`), with the loaded
         plugins when there are any (a plugin may add or replace a model, metric or dataset, so
-        a changed plugin is a new model) and ``eval_every`` when set (scoring along training
-        adds an output, eval_log.csv, to the model); without them the ids are as before."""
+        a changed plugin is a new model), ``eval_every`` when set (scoring along training
+        adds an output, eval_log.csv, to the model) and the data file's ``dataset_sha256``
+        when the dataset reads one; without them the ids are as before."""
         identity = model_identity(self.train)
         extra = {"plugins": self.plugins} if self.plugins else {}
         extra.update({"eval_every": self.eval_every} if self.eval_every else {})
+        extra.update({"dataset_sha256": self.dataset_sha256} if self.dataset_sha256 else {})
         return {**identity, **extra}
 
     @property
@@ -194,6 +213,7 @@ class RunSpec:
             artifacts=dict(record.get("artifacts", {})),
             plugins={k: dict(v) for k, v in record.get("plugins", {}).items()},
             eval_every=int(record.get("eval_every", 0)),
+            dataset_sha256=str(record.get("dataset_sha256") or ""),
         )
 
     def label(self) -> str:

@@ -103,8 +103,6 @@ class RunStore:
     def model_dir(self, model_id: str) -> Path:
         return self.models_dir / model_id
 
-    run_dir = model_dir  # a sweep's run is one trained model
-
     def evals_dir(self, model_id: str) -> Path:
         return self.model_dir(model_id) / EVALS_DIR
 
@@ -124,8 +122,6 @@ class RunStore:
         if not self.models_dir.is_dir():
             return []
         return sorted(p.name for p in self.models_dir.iterdir() if (p / CONFIG).is_file())
-
-    run_ids = model_ids
 
     # --- reading a model --------------------------------------------------------------------
     def read_config(self, model_id: str) -> dict[str, Any] | None:
@@ -321,7 +317,8 @@ def model_record(spec: RunSpec) -> dict[str, Any]:
     return {"model_id": spec.model_id, "model_hash": spec.config_hash,
             "source": {"kind": "trained"}, "train": spec.train, "preset": spec.preset,
             "version": spec.version, "identity": spec.identity(),
-            "artifacts": spec.artifacts, "plugins": spec.plugins}
+            "artifacts": spec.artifacts, "plugins": spec.plugins,
+            **({"dataset_sha256": spec.dataset_sha256} if spec.dataset_sha256 else {})}
 
 
 def _error_record(model_id: str, error: BaseException | str, *, phase: str,
