@@ -15,8 +15,8 @@ import torch
 
 from disentangle_bench.cli import main
 from disentangle_bench.data import get_dataset
-from disentangle_bench.report.udr import udr_correlations
-from disentangle_bench.sweep import RunStore
+from disentangle_bench.report.udr import udr_correlations, udr_markdown
+from disentangle_bench.sweep import RunStore, load_results
 from disentangle_bench.sweep.udr import configuration_key, group_udr
 
 SWEEP = ["--preset", "smoke", "--dataset", "tiny", "--latent-dim", "3", "--models", "vae",
@@ -116,6 +116,8 @@ def test_two_seeds_give_udr_per_model_idempotent_and_a_third_seed_recomputes(
     assert len(new) == 3  # a new evaluation id for each member of the grown group
     manifest = RunStore(out).read_sweep()
     assert set(manifest["udr"]["evaluations"].values()) == {p.stem for p in new}
+    section = udr_markdown(load_results(out))  # the report's UDR section: ρ, p, n per score
+    assert "| mig.discrete_mig |" in section and "| 3 | inconclusive |" in section
 
     for path in new:  # `evaluate DIR` computes a missing group's UDR, and only that
         path.unlink()
@@ -130,6 +132,7 @@ def test_report_says_udr_needs_two_seeds(tmp_path, one_thread, capsys):
     assert main([*SWEEP[:-1], "--out", str(out)]) == 0  # one seed, with the report
     assert "UDR needs --num-seeds >= 2" in capsys.readouterr().out
     assert "needs `--num-seeds` ≥ 2" in (out / "report.md").read_text()
+    assert "needs <code>--num-seeds</code> ≥ 2" in (out / "report.html").read_text()
     assert "udr.model_score" not in pd.read_csv(out / "results.csv").columns
 
 

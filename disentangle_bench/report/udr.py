@@ -29,7 +29,7 @@ NEEDS_SEEDS = ("UDR (Duan et al. 2020) compares models of one configuration trai
                "different seeds, so it needs `--num-seeds` ≥ 2; this sweep has no "
                "configuration with 2 trained seeds, so no UDR was computed.")
 NOTE = ("UDR (Duan et al. 2020): each model's median agreement with the other seeds of its "
-        "configuration (lasso on shared observations; protocol under *Metric protocols*, "
+        "configuration (lasso on shared observations; protocol in the Metric protocols table, "
         "definition in docs/metrics.md). Spearman's ρ "
         "between UDR and each supervised score across models (each model once, averaged over "
         f"evaluation seeds), two-sided p; below {MIN_CONCLUSIVE} models, or p ≥ {ALPHA}, "
