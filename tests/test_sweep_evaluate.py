@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -206,14 +207,17 @@ def test_represent_takes_any_python_function(store, tmp_path, monkeypatch, capsy
     assert np.isfinite(row["mig.discrete_mig"].iloc[0])
     report = (store / "report.md").read_text()
     assert "first_pixels [represent plugin_codes:first_pixels]" in report
-    # an edited function is not scored under the old entry's id, as an edited encoder file
-    # is not: more evaluation seeds fail with one line saying so
-    (package / "__init__.py").write_text(
-        (package / "__init__.py").read_text().replace("[:, :3]", "[:, 1:4]"))
+    # evaluate DIR never imports a module a results file names (loading a file never
+    # executes code from it): more evaluation seeds for the entry fail with one line that
+    # says how to score it, and the module is not imported
+    sys.modules.pop("plugin_codes", None)
     capsys.readouterr()
     assert main(["evaluate", str(store), "--eval-seeds", "0", "1", "--quiet",
                  "--no-report"]) == 1
-    assert "plugin_codes:first_pixels changed since it was scored" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "evaluate DIR does not import" in err
+    assert "--represent plugin_codes:first_pixels" in err
+    assert "plugin_codes" not in sys.modules
 
 
 def test_an_encoder_a_metric_fails_on_exits_1_not_as_a_usage_error(store, tmp_path,

@@ -185,11 +185,11 @@ def _functions_of(store: RunStore, model_id: str, config: dict[str, Any],
     if source["kind"] == "encoder":
         represent = load_exported_encoder(source["file"], expected_sha256=source.get("sha256"))
     else:
-        represent = import_callable(source["target"])
-        recorded = source.get("code_sha256")
-        if recorded is not None and describe_callable(represent).get("code_sha256") != recorded:
-            raise ValueError(f"{source['target']} changed since it was scored (its module's "
-                             f"SHA-256 differs); score it again with evaluate --represent")
+        # a results file names the function but never makes us import it: code runs only when
+        # the user names it on the command line (evaluate --represent), as --plugin does
+        raise ValueError(f"{source['target']} is a Python function named in config.json, "
+                         f"which evaluate DIR does not import; score it with evaluate "
+                         f"--represent {source['target']} --dataset {config.get('dataset')}")
     return ({"represent": represent, "posterior": None, "reconstruction_nll": None},
             config["dataset"], config.get("dataset_kwargs", {}))
 
