@@ -10,11 +10,9 @@ import numpy as np
 
 from .matrices import MATRICES_KEY, matrix_record
 from .utils import (
+    binned_mutual_information,
     check_factors_codes,
     constant_codes,
-    discrete_entropy,
-    discrete_mutual_info,
-    histogram_discretize,
     nan_scores,
     varying_columns,
 )
@@ -94,9 +92,7 @@ def mig(
     if constant_codes(codes).all():
         return nan_scores(["discrete_mig"], "all code dimensions are constant on the sample")
 
-    binned = histogram_discretize(codes, num_bins)
-    mi = discrete_mutual_info(binned, factors[:, scored])  # (n_codes, K)
-    entropy = discrete_entropy(factors[:, scored])
+    _, mi, entropy = binned_mutual_information(codes, factors[:, scored], num_bins)  # (codes, K)
     top_two = np.sort(mi, axis=0)[::-1][:2]
     gaps = (top_two[0] - top_two[1]) / entropy
     scores = {"discrete_mig": float(np.mean(gaps))}

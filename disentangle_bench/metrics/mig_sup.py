@@ -7,11 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .utils import (
+    binned_mutual_information,
     check_factors_codes,
     constant_codes,
-    discrete_entropy,
-    discrete_mutual_info,
-    histogram_discretize,
     nan_scores,
     varying_columns,
 )
@@ -30,9 +28,8 @@ def binned_information(factors: np.ndarray, codes: np.ndarray, num_bins: int, wh
         return nan_scores([what], "no varying factor left to score")
     if constant_codes(codes).all():
         return nan_scores([what], "all code dimensions are constant on the sample")
-    binned = histogram_discretize(codes, num_bins)
-    mi = discrete_mutual_info(binned, factors[:, scored])
-    return mi, discrete_entropy(factors[:, scored]), binned, factors[:, scored]
+    binned, mi, entropy = binned_mutual_information(codes, factors[:, scored], num_bins)
+    return mi, entropy, binned, factors[:, scored]
 
 
 def mig_sup(factors: np.ndarray, codes: np.ndarray, *, num_bins: int = 20) -> dict:
