@@ -11,7 +11,9 @@ The results directory holds two stores with two kinds of id:
   the weights: the training config without execution-only fields (``checkpoint_every``), the
   device resolved to its type (``cpu``/``cuda``, never ``auto``: a CPU and a CUDA run give
   different numbers, and a checkpoint of one must never resume on the other), the resolved
-  precision, and ``training.TRAINING_NUMERICS_VERSION``. Not the package version, not the
+  precision, and ``training.TRAINING_NUMERICS_VERSION``. A field added later
+  (``training.LATER_FIELDS``) is left out while it holds the value that trains as before, so
+  older models keep their ids. Not the package version, not the
   metrics, not the evaluation seed: changing those never retrains.
 * **evaluations** (:class:`EvalSpec`), ``eval_id`` = ``<metric>-s<seed>-<10 hex>`` of the
   metric, its full resolved protocol, the evaluation seed and that metric's own code version
@@ -43,9 +45,15 @@ EXECUTION_FIELDS = ("checkpoint_every",)
 
 def model_identity(train: dict[str, Any]) -> dict[str, Any]:
     """The hashed part of a training config (see the module docstring)."""
-    from ..training import TRAINING_NUMERICS_VERSION, resolve_device_type, resolve_precision
+    from ..training import (
+        LATER_FIELDS,
+        TRAINING_NUMERICS_VERSION,
+        resolve_device_type,
+        resolve_precision,
+    )
 
-    identity = {k: v for k, v in train.items() if k not in EXECUTION_FIELDS}
+    identity = {k: v for k, v in train.items() if k not in EXECUTION_FIELDS
+                and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
     device = str(train.get("device", "auto"))
     device = resolve_device_type(device) if device == "auto" else device
     precision = str(train.get("precision", "auto"))

@@ -1,6 +1,13 @@
 """Training: ``train(config) -> TrainedModel``, checkpoints, resume (on ``models``)."""
 
-from .config import DEVICES, PRECISIONS, TRAINING_NUMERICS_VERSION, TrainConfig
+from .config import (
+    DEVICES,
+    LATER_FIELDS,
+    LR_SCHEDULES,
+    PRECISIONS,
+    TRAINING_NUMERICS_VERSION,
+    TrainConfig,
+)
 from .loop import (
     ConfigMismatch,
     StepCallback,
@@ -20,6 +27,8 @@ __all__ = [
     "DEVICES",
     "PRECISIONS",
     "TRAINING_NUMERICS_VERSION",
+    "LATER_FIELDS",
+    "LR_SCHEDULES",
     "ConfigMismatch",
     "StepCallback",
     "TrainConfig",

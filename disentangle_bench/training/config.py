@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,15 @@ DEVICES = ("auto", "cpu", "cuda")
 #: numbers alone reuses every trained model.
 TRAINING_NUMERICS_VERSION = 1
 PRECISIONS = ("auto", "bf16", "fp32")
-_INT_FIELDS = ("steps", "batch_size", "seed", "latent_dim", "checkpoint_every", "log_every")
+LR_SCHEDULES = ("constant", "cosine")
+_INT_FIELDS = ("steps", "batch_size", "seed", "latent_dim", "checkpoint_every", "log_every",
+               "warmup_steps", "kl_warmup_steps")
+
+#: Fields added after the first release, with the value that reproduces training before them. A
+#: config holding exactly that value hashes as if the field did not exist (``sweep.spec``), so
+#: models trained before the field was added keep their ids.
+LATER_FIELDS: dict[str, Any] = {"lr_schedule": "constant", "warmup_steps": 0,
+                                "kl_warmup_steps": 0}
 
 
 @dataclass
@@ -38,6 +47,14 @@ class TrainConfig:
       and on CPUs with native bf16 instructions (AVX512-BF16/AMX), fp32 otherwise.
     - ``checkpoint_every``: steps between checkpoints (0: only at the end; needs ``out_dir``).
     - ``log_every``: steps per training-log row (each row averages its window of steps).
+    - ``lr_schedule``/``warmup_steps``: the main optimiser's learning rate at step t (0-based)
+      is ``lr * min(1, (t + 1) / warmup_steps) * decay(t)``, with ``decay = 1`` for
+      ``"constant"`` and ``0.5 (1 + cos(pi t / steps))`` for ``"cosine"`` (Loshchilov & Hutter
+      2017, without restarts); an objective's further optimisers (FactorVAE's discriminator)
+      keep their own rate.
+    - ``kl_warmup_steps``: the regulariser (everything the objective adds to the
+      reconstruction loss) is multiplied by ``min(1, t / kl_warmup_steps)`` (Bowman et al.
+      2016's KL annealing, linear); 0 switches it off.
     """
 
     model: str = "beta_vae"
@@ -54,6 +71,9 @@ class TrainConfig:
     precision: str = "auto"
     checkpoint_every: int = 10_000
     log_every: int = 100
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    kl_warmup_steps: int = 0
 
     def __post_init__(self) -> None:
         # numpy scalars (e.g. from a sweep grid) -> plain Python numbers, so to_dict is JSON-safe
@@ -73,13 +93,28 @@ class TrainConfig:
         for name in ("steps", "batch_size", "latent_dim", "log_every"):
             _require_int(name, getattr(self, name), minimum=1)
         _require_int("seed", self.seed, minimum=0)
-        _require_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        for name in ("checkpoint_every", "warmup_steps", "kl_warmup_steps"):
+            _require_int(name, getattr(self, name), minimum=0)
         if not isinstance(self.lr, numbers.Real) or not 0 < self.lr < float("inf"):
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
         _require_choice("architecture", self.architecture, ARCHITECTURES)
         _require_choice("device", self.device, DEVICES)
         _require_choice("precision", self.precision, PRECISIONS)
+        _require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         return self
+
+    def learning_rate(self, step: int) -> float:
+        """The main optimiser's learning rate at ``step`` (0-based; see the class docstring)."""
+        rate = self.lr
+        if self.warmup_steps:
+            rate *= min(1.0, (step + 1) / self.warmup_steps)
+        if self.lr_schedule == "cosine":
+            rate *= 0.5 * (1.0 + math.cos(math.pi * step / self.steps))
+        return rate
+
+    def regulariser_weight(self, step: int) -> float:
+        """The KL warm-up factor at ``step`` (1 when ``kl_warmup_steps`` is 0)."""
+        return min(1.0, step / self.kl_warmup_steps) if self.kl_warmup_steps else 1.0
 
     def resolved_hparams(self) -> dict[str, Any]:
         """The model's full hyperparameters: defaults overridden by ``hparams``."""

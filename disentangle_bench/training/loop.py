@@ -296,7 +296,12 @@ class _Run:
         x = self._batch(step)
         with self._autocast():
             out = self.model.loss(x, step, self.noise)
+        weight = self.config.regulariser_weight(step)
+        if weight != 1.0:  # KL warm-up: scale what the objective adds to the reconstruction
+            out.loss = out.reconstruction + weight * (out.loss - out.reconstruction)
         main, *others = self.groups
+        for group in self.optimizers[0].param_groups:
+            group["lr"] = self.config.learning_rate(step)
         self.optimizers[0].zero_grad(set_to_none=True)
         # further groups' gradients first, from the same graph (see OptimizerGroup)
         grads = [torch.autograd.grad(out.term(group.loss), group.parameters, retain_graph=True)
