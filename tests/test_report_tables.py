@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 from test_sweep_store import make_store
 
 from disentangle_bench.report.tables import (
+    display_table,
     format_interval,
     markdown_table,
     more_seeds_command,
@@ -167,3 +170,45 @@ def test_undefined_scores_keep_their_reason_and_a_dlib_column(tmp_path):
     assert table["factor_vae.eval_accuracy.mean"] == pytest.approx(0.8)
     assert table["factor_vae.dlib_eval_accuracy.mean"] == pytest.approx(1.6 / 3)
     assert "factor_vae.reason" not in value_columns(frame)
+
+
+def test_a_score_undefined_at_one_evaluation_seed_makes_the_model_mean_undefined(tmp_path):
+    from test_sweep_store import make_spec
+
+    from disentangle_bench.sweep import model_means
+    from disentangle_bench.sweep.udr import group_evaluation
+
+    store = RunStore(tmp_path)
+    protocol = {"mig": {"num_train": 100, "num_bins": 20}}
+    migs = {0: (math.nan, 0.3), 1: (0.2, 0.4)}  # training seed -> MIG at evaluation seeds 0, 1
+    specs = [make_spec("vae", {}, seed) for seed in migs]
+    udr = group_evaluation([s.model_id for s in specs], {"num_train": 300}, 0)
+    for spec, udr_score in zip(specs, (0.6, 0.8)):
+        store.prepare(spec)
+        store.write_trained(spec.model_id, spec.config_hash, {"summary": {"kl": 1.0}})
+        for eval_seed, mig in enumerate(migs[spec.train["seed"]]):
+            scores = {"discrete_mig": mig, **({"reason": "no signal"} if math.isnan(mig) else {})}
+            store.write_eval(spec.model_id, EvalSpec.of("mig", protocol["mig"], eval_seed),
+                             {"scores": scores}, {})
+        # UDR is computed at the first evaluation seed only, so it is on that row alone
+        store.write_eval(spec.model_id, udr, {"scores": {"model_score": udr_score}}, {})
+    store.write_sweep({"run_ids": [s.model_id for s in specs],
+                       "evaluation": {"protocol": protocol, "eval_seeds": [0, 1]},
+                       "udr": {"evaluations": {s.model_id: udr.eval_id for s in specs}}})
+    frame = load_results(tmp_path)
+    assert list(frame["status"]) == ["finished"] * 4
+    assert frame["udr.model_score"].notna().sum() == 2  # on the evaluation seed 0 rows only
+
+    means = model_means(frame).set_index("seed")
+    assert np.isnan(means.loc[0, "mig.discrete_mig"])  # NaN at seed 0, 0.3 at seed 1
+    assert means.loc[1, "mig.discrete_mig"] == pytest.approx(0.3)
+    assert list(means["udr.model_score"]) == pytest.approx([0.6, 0.8])  # not made NaN
+
+    table = summary_table(frame).iloc[0]
+    assert table["n"] == 2 and table["mig.discrete_mig.finite"] == 1
+    assert table["mig.discrete_mig.mean"] == pytest.approx(0.3)
+    assert table["udr.model_score.finite"] == 2
+    assert table["udr.model_score.mean"] == pytest.approx(0.7)
+    cells = display_table(summary_table(frame)).iloc[:, 0]
+    assert cells["mig.discrete_mig"].startswith("0.300 (1/2)")
+    assert cells["udr.model_score"].startswith("0.700 [")

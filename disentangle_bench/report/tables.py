@@ -4,16 +4,17 @@ training seeds, and the spread over evaluation seeds beside them.
 ``summary_table(results)`` takes ``sweep.load_results(...)`` (one row per model and evaluation
 seed) and returns one row per group (a model with one hyperparameter setting, plus any other
 config field that differs between trained models, e.g. ``steps``; external encoders group by
-their source). Each model's value is first averaged over its evaluation seeds (its finite
-values); then per group: ``n`` (finished models = training seeds), ``failed``, ``seeds``,
-``eval_seeds`` (the evaluation seeds seen), ``n_eval`` (evaluation seeds per model, the fewest
-any model has) and, for every value column, over the models' averages: ``<column>.mean``,
-``.std`` (ddof 1), ``.lo`` / ``.hi`` (the 95 % Student-t interval of the mean over the training
-seeds, :data:`INTERVAL`), ``.median`` and ``.finite`` (how many of the n models have a finite
-score: an undefined (NaN) score is left out of the mean but always counted here); and
-``.eval_sd``, the spread over evaluation seeds: sqrt of the mean over models of each model's
-variance (ddof 1) across its evaluation seeds (NaN with one evaluation seed). Value columns:
-``reconstruction``, ``kl``, ``active_units`` and every ``<metric>.<score>`` column.
+their source). Each model's value is first averaged over its evaluation seeds
+(``sweep.results.seed_mean``: NaN when the value is undefined at any of them); then per group:
+``n`` (finished models = training seeds), ``failed``, ``seeds``, ``eval_seeds`` (the
+evaluation seeds seen), ``n_eval`` (evaluation seeds per model, the fewest any model has) and,
+for every value column, over the models' averages: ``<column>.mean``, ``.std`` (ddof 1),
+``.lo`` / ``.hi`` (the 95 % Student-t interval of the mean over the training seeds,
+:data:`INTERVAL`), ``.median`` and ``.finite`` (how many of the n models have a finite mean: an
+undefined (NaN) one is left out of the mean but always counted here); and ``.eval_sd``, the
+spread over evaluation seeds: sqrt of the mean over the models with a finite mean of each
+model's variance (ddof 1) across its evaluation seeds (NaN with one evaluation seed). Value
+columns: ``reconstruction``, ``kl``, ``active_units`` and every ``<metric>.<score>`` column.
 ``markdown_table`` renders it transposed (one row per value, one column per group) with cells
 ``mean [lo, hi] (n)``, or ``(k/n)`` when only k of the n models have a finite score, followed
 by ``, eval sd X`` when the models have several evaluation seeds.
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..sweep.results import RUN_INTERVAL_MARK
+from ..sweep.results import RUN_INTERVAL_MARK, seed_mean, seed_values
 from .stats import t_interval
 
 #: What the interval in every cell is.
@@ -113,12 +114,10 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
         row["eval_seeds"] = " ".join(str(int(s)) for s in eval_seeds)
         row["n_eval"] = min((len(model) for _, model in models), default=0)
         for column in values:
-            per_model = [pd.to_numeric(model[column], errors="coerce").to_numpy(float)
-                         for _, model in models]
-            per_model = [m[np.isfinite(m)] for m in per_model]
-            means = np.array([m.mean() if len(m) else math.nan for m in per_model])
+            per_model = [seed_values(model, column) for _, model in models]
+            means = np.array([seed_mean(m) for m in per_model])
             numbers = means[np.isfinite(means)]
-            variances = [m.var(ddof=1) for m in per_model if len(m) > 1]
+            variances = [m.var(ddof=1) for m in per_model if len(m) > 1 and np.isfinite(m).all()]
             row[f"{column}.mean"] = float(numbers.mean()) if len(numbers) else math.nan
             row[f"{column}.std"] = float(numbers.std(ddof=1)) if len(numbers) > 1 else math.nan
             row[f"{column}.lo"], row[f"{column}.hi"] = t_interval(numbers)

@@ -33,7 +33,11 @@ in docs/architecture.md and docs/runner.md):
 * ``<metric>.<score>@lo`` / ``@hi``: the 95 % interval of a score from this evaluation's own
   sample, where one was computed (MIG: a bootstrap of the evaluation rows);
 * timings: ``train_seconds`` (the model's), ``metrics_seconds`` (this seed's evaluations),
-  ``seconds`` (their sum).
+  ``seconds`` (their sum);
+* ``nan_columns``: the value columns computed for this row whose value is NaN (undefined),
+  space-separated. A NaN in a column it does not name was not computed for this row (e.g.
+  ``udr.model_score`` at the evaluation seeds UDR was not computed at), which
+  :func:`model_means` and the summary tables leave out rather than count as undefined.
 
 A row is ``finished`` when the model is trained and every metric of the set is stored for its
 seed; a missing one makes it ``incomplete`` (not computed yet) or ``failed`` (its evaluation
@@ -46,6 +50,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .spec import EvalSpec, model_label
@@ -54,6 +59,8 @@ from .store import EVAL_LOG, RunStatus, RunStore
 IDENTITY_COLUMNS = ["run_id", "status", "error", "label", "source", "model", "dataset", "seed",
                     "eval_seed"]
 SUMMARY_COLUMNS = ["reconstruction", "reconstruction_posterior_mean", "kl", "active_units"]
+#: Names the value columns of a row that were computed and are NaN (see the module docstring).
+NAN_COLUMNS = "nan_columns"
 REPAIR = "re-run the sweep (or `run_benchmark.py evaluate DIR`) to rewrite it"
 
 
@@ -109,7 +116,8 @@ def evaluation_set(specs: list[Any]) -> dict[str, Any]:
 def model_means(results: pd.DataFrame) -> pd.DataFrame:
     """One row per model: its finished rows' values averaged over evaluation seeds (``n_eval``
     says how many); models without a finished row keep their first row. What the claims and
-    the figures use, so that evaluation seeds never count as training seeds."""
+    the figures use, so that evaluation seeds never count as training seeds. A value undefined
+    (NaN) at any evaluation seed makes the model's mean NaN (:func:`seed_values`)."""
     if results.empty or "run_id" not in results:
         return results
     numeric = [c for c in results.columns if c in SUMMARY_COLUMNS or _is_score(c)]
@@ -121,10 +129,35 @@ def model_means(results: pd.DataFrame) -> pd.DataFrame:
             for column in numeric:
                 numbers = pd.to_numeric(done[column], errors="coerce")
                 if numbers.notna().any() or done[column].isna().all():  # not a text column
-                    row[column] = numbers.mean()
+                    row[column] = seed_mean(seed_values(done, column))
+            if NAN_COLUMNS in done:
+                row[NAN_COLUMNS] = " ".join(sorted(set().union(
+                    *(_nan_names(v) for v in done[NAN_COLUMNS]))))
         row["n_eval"] = len(done)
         rows.append(row)
     return pd.DataFrame(rows).reset_index(drop=True)
+
+
+def seed_values(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """One model's values of ``column`` over its evaluation-seed ``rows``, NaN where computed
+    and undefined; rows that did not compute the column (a NaN that their ``nan_columns`` does
+    not name, e.g. UDR at another evaluation seed) are left out. A frame without
+    ``nan_columns`` counts every NaN as undefined."""
+    numbers = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+    if NAN_COLUMNS not in rows:
+        return numbers
+    named = np.array([column in _nan_names(v) for v in rows[NAN_COLUMNS]], dtype=bool)
+    return numbers[~np.isnan(numbers) | named]
+
+
+def seed_mean(values: np.ndarray) -> float:
+    """The mean of :func:`seed_values`: NaN when any is NaN (an undefined score never vanishes
+    from the average) or when there is none."""
+    return float(np.mean(values)) if len(values) else math.nan
+
+
+def _nan_names(value: Any) -> set[str]:
+    return set(value.split()) if isinstance(value, str) else set()
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
@@ -269,6 +302,9 @@ def _scored_row(base: dict[str, Any], trained: dict[str, Any], seed: float,
     metrics_seconds = sum(float(r.get("seconds") or 0.0) for r in results.values())
     row["metrics_seconds"] = metrics_seconds
     row["seconds"] = float(base.get("train_seconds") or 0.0) + metrics_seconds
+    row[NAN_COLUMNS] = " ".join(sorted(
+        k for k, v in row.items() if (k in SUMMARY_COLUMNS or _is_score(k))
+        and isinstance(v, float) and math.isnan(v)))
     return row
 
 
