@@ -841,10 +841,17 @@ def main(argv: list[str] | None = None) -> int:
         plugins, argv = _take_plugins(argv)
         _load_plugins(plugins)
         if argv and argv[0] in SUBCOMMANDS:
+            from .data import DatasetError
+
             try:
                 return SUBCOMMANDS[argv[0]](argv[1:])
-            except (KeyError, ValueError, RuntimeError) as error:  # UnsafeFileError is a ValueError
+            except (KeyError, ValueError, DatasetError) as error:
+                # bad input: an unknown name, a bad value, an unsafe (UnsafeFileError is a
+                # ValueError), missing or corrupt (DatasetError) file
                 raise UsageError(_one_line(error)) from error
+            except RuntimeError as error:  # a failure, e.g. a baseline run did not finish
+                print(f"error: {_one_line(error)}", file=sys.stderr)
+                return EXIT_FAILED_RUNS
         _check_command_word(argv)
         return _run(argv)
     except UsageError as error:

@@ -101,3 +101,20 @@ def test_write_baseline_round_trips(tmp_path):
     path = rg.write_baseline(tmp_path / "b.json", BASE)
     assert rg.load_baseline(path) == BASE
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_cli_check_create_with_an_unfinished_run_exits_1_not_2(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    def unfinished(specs, out, progress=False):  # as run_specs reports a run that did not finish
+        return pd.DataFrame([{"run_id": s.run_id, "status": "failed",
+                              "error": "TrainingDiverged: loss is NaN at step 3"} for s in specs])
+
+    monkeypatch.setattr(rg, "run_specs", unfinished)
+    baseline = tmp_path / "new.json"
+    code = main(["check", str(baseline), "--create", "--quiet", "--",
+                 "--models", "vae", "--preset", "smoke", "--dataset", "tiny"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1  # a failure, not a usage error (2)
+    assert err.startswith("error: baseline run vae-") and "did not finish" in err
+    assert "\n" not in err and not baseline.exists()
