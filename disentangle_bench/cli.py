@@ -842,12 +842,14 @@ def main(argv: list[str] | None = None) -> int:
         _load_plugins(plugins)
         if argv and argv[0] in SUBCOMMANDS:
             from .data import DatasetError
+            from .plugins import PluginError
 
             try:
                 return SUBCOMMANDS[argv[0]](argv[1:])
-            except (KeyError, ValueError, DatasetError) as error:
+            except (KeyError, ValueError, DatasetError, PluginError) as error:
                 # bad input: an unknown name, a bad value, an unsafe (UnsafeFileError is a
-                # ValueError), missing or corrupt (DatasetError) file
+                # ValueError), missing or corrupt (DatasetError) file, a results directory
+                # that needs a --plugin
                 raise UsageError(_one_line(error)) from error
             except RuntimeError as error:  # a failure, e.g. a baseline run did not finish
                 print(f"error: {_one_line(error)}", file=sys.stderr)
