@@ -55,6 +55,21 @@ def test_unknown_model_error_lists_known_models():
         get_model("betavae", observation_shape=TINY)
 
 
+def test_unknown_model_dataset_and_metric_names_raise_the_same_one_line_error():
+    from disentangle_bench.data import UnknownNameError, get_dataset
+    from disentangle_bench.metrics import metric_spec
+
+    lookups = {"model": lambda: get_model("betavae", observation_shape=TINY),
+               "dataset": lambda: get_dataset("dsprite"), "metric": lambda: metric_spec("mgi")}
+    for kind, lookup in lookups.items():
+        with pytest.raises(UnknownNameError) as info:
+            lookup()
+        # callers catch either: registry lookups KeyError, argument checks ValueError
+        assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
+        text = str(info.value)
+        assert text.startswith(f"unknown {kind} '") and "known" in text and "\n" not in text
+
+
 def test_unknown_hyperparameter_lists_valid_ones():
     with pytest.raises(ValueError, match=r"unknown hyperparameter\(s\) gama .*valid: beta"):
         check_model_hparams("beta_vae", {"gama": 1.0})

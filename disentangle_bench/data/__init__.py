@@ -3,6 +3,7 @@
 from .base import (
     DatasetError,
     GroundTruthDataset,
+    UnknownNameError,
     batch_rng,
     observation_batch,
     observation_batches,
@@ -20,6 +21,7 @@ from .registry import (
 __all__ = [
     "DatasetError",
     "GroundTruthDataset",
+    "UnknownNameError",
     "batch_rng",
     "check_dataset_name",
     "dataset_class",

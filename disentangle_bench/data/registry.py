@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from .base import GroundTruthDataset
+from .base import GroundTruthDataset, UnknownNameError
 
 # name -> "module:attribute" of a zero-or-keyword-argument factory, imported lazily so that
 # listing datasets never opens a file (or the factory itself).
@@ -59,7 +59,7 @@ def list_datasets() -> list[str]:
 
 def _factory(name: str) -> Callable[..., GroundTruthDataset]:
     if name not in _FACTORIES:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown dataset {name!r}; known datasets: {', '.join(list_datasets())}"
         )
     target = _FACTORIES[name]
@@ -76,8 +76,9 @@ def dataset_class(name: str) -> type[GroundTruthDataset]:
 
 
 def get_dataset(name: str, **kwargs) -> GroundTruthDataset:
-    """Instantiate a registered dataset by name; unknown names raise a ``KeyError`` listing
-    the known ones."""
+    """Instantiate a registered dataset by name; unknown names raise a one-line
+    :class:`~.base.UnknownNameError` (a ``KeyError`` and a ``ValueError``) listing the known
+    ones."""
     return _factory(name)(**kwargs)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
+from ..data import UnknownNameError
 from .beta_vae import beta_vae_factor_draws, beta_vae_score
 from .bootstrap import INTERVAL_KEY, bootstrap_result
 from .code_cache import DEFAULT_MAX_CACHE_BYTES, build_code_cache
@@ -409,11 +410,12 @@ def list_metrics() -> list[str]:
 
 
 def check_metric_names(names: Iterable[str]) -> list[str]:
-    """Return ``names`` as a list; an unknown name raises ``KeyError`` listing the known ones."""
+    """Return ``names`` as a list; an unknown name raises a one-line ``UnknownNameError`` (a
+    ``KeyError`` and a ``ValueError``, as for datasets and models) listing the known ones."""
     names = [names] if isinstance(names, str) else list(names)
     for name in names:
         if name not in _METRICS:
-            raise KeyError(f"unknown metric {name!r}; known metrics: {', '.join(_METRICS)}")
+            raise UnknownNameError(f"unknown metric {name!r}; known metrics: {', '.join(_METRICS)}")
     return names
 
 

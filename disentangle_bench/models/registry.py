@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ..data import UnknownNameError
 from .architectures import ARCHITECTURES, build_architecture, glorot_init_
 from .base import Objective
 
@@ -57,9 +58,11 @@ def list_models() -> list[str]:
 
 
 def model_class(name: str) -> type[Objective]:
-    """The :class:`Objective` subclass registered as ``name``."""
+    """The :class:`Objective` subclass registered as ``name``; an unknown name raises a
+    one-line ``UnknownNameError`` (a ``ValueError`` and a ``KeyError``, as for datasets and
+    metrics) listing the known ones."""
     if name not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+        raise UnknownNameError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     target = _MODELS[name]
     if not isinstance(target, str):
         return target
