@@ -66,3 +66,40 @@ def test_environment_records_versions():
     env = environment()
     for key in ("python", "numpy", "scipy", "scikit-learn"):
         assert isinstance(env[key], str) and env[key]
+
+
+def test_check_split_is_the_one_train_test_check_of_the_split_metrics():
+    from disentangle_bench.metrics import (
+        dci,
+        dci_es,
+        dci_fast,
+        downstream_task,
+        modularity_explicitness,
+        sap,
+    )
+    from disentangle_bench.metrics.utils import MetricInputError, check_split
+
+    rng = np.random.default_rng(0)
+    factors, codes = rng.integers(3, size=(20, 2)), rng.normal(size=(20, 4))
+    checked = check_split(factors, codes, factors.astype(float), codes.astype(np.float32))
+    assert [a.dtype for a in checked] == [np.int64, np.float64, np.int64, np.float64]
+    message = "train and test arrays need the same numbers of factors and codes, got 2/2 " \
+              "factors and 4/3 codes"
+    with pytest.raises(MetricInputError, match=message):
+        check_split(factors, codes, factors, codes[:, :3])
+    for metric in (dci, dci_fast, sap, modularity_explicitness, dci_es, downstream_task):
+        with pytest.raises(MetricInputError, match=message):
+            metric(factors, codes, factors, codes[:, :3])
+
+
+def test_artifacts_kl_is_the_metrics_kl_to_the_standard_normal():
+    from disentangle_bench.metrics import kl_to_standard_normal
+    from disentangle_bench.sweep.artifacts import gaussian_kl_per_dim
+
+    rng = np.random.default_rng(1)
+    mean, logvar = rng.normal(size=(50, 5)), rng.normal(size=(50, 5))
+    np.testing.assert_array_equal(gaussian_kl_per_dim(mean, logvar),
+                                  kl_to_standard_normal(mean, logvar))
+    # 0.5 (mu^2 + sigma^2 - log sigma^2 - 1): mu = 1, log sigma^2 = 0 gives 0.5 nats per dim
+    assert gaussian_kl_per_dim(np.ones((3, 2)), np.zeros((3, 2))).tolist() == [0.5, 0.5]
+    assert gaussian_kl_per_dim(mean, None).tolist() == [0.0] * 5  # a deterministic encoder

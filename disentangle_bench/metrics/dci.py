@@ -13,8 +13,7 @@ import scipy.stats
 
 from .matrices import MATRICES_KEY, matrix_record
 from .utils import (
-    MetricInputError,
-    check_factors_codes,
+    check_split,
     constant_codes,
     nan_scores,
     varying_columns,
@@ -49,19 +48,6 @@ def completeness(importance: np.ndarray) -> float:
     else:
         weights = importance.sum(axis=0) / total
     return float(np.sum(per_factor * weights))
-
-
-def _check_split(factors_train, codes_train, factors_test, codes_test):
-    factors_train, codes_train = check_factors_codes(factors_train, codes_train, "train")
-    factors_test, codes_test = check_factors_codes(factors_test, codes_test, "test")
-    same_factors = factors_train.shape[1] == factors_test.shape[1]
-    if not same_factors or codes_train.shape[1] != codes_test.shape[1]:
-        raise MetricInputError(
-            "train and test arrays need the same numbers of factors and codes, got "
-            f"{factors_train.shape[1]}/{factors_test.shape[1]} factors and "
-            f"{codes_train.shape[1]}/{codes_test.shape[1]} codes"
-        )
-    return factors_train, codes_train, factors_test, codes_test
 
 
 def _scores_from_fits(importance, acc_train, acc_test) -> dict:
@@ -143,7 +129,7 @@ def dci(
     constant. ``return_matrices=True`` adds ``"matrices": {"dci_importance": record}``, the
     (n_codes, K) importance matrix R (:func:`~.matrices.matrix_record`).
     """
-    factors_train, codes_train, factors_test, codes_test = _check_split(
+    factors_train, codes_train, factors_test, codes_test = check_split(
         factors_train, codes_train, factors_test, codes_test
     )
     reason = _uncomputable(factors_train, codes_train)
@@ -269,7 +255,7 @@ def dci_fast(
     in :data:`SKLEARN_VERIFIED` (or if those attributes are missing) this warns in one line and
     returns the exact :func:`dci`, with ``"estimator_used"`` saying so.
     """
-    factors_train, codes_train, factors_test, codes_test = _check_split(
+    factors_train, codes_train, factors_test, codes_test = check_split(
         factors_train, codes_train, factors_test, codes_test
     )
     reason = _uncomputable(factors_train, codes_train)

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .dci import _check_split
-from .utils import constant_codes, nan_scores, varying_columns
+from .utils import check_split, constant_codes, nan_scores, varying_columns
 
 #: Probe capacities: the maximum depth of a decision tree (2^depth leaves at most).
 DEPTHS = (1, 2, 3, 4, 5, 6, 8, 10)
@@ -77,7 +76,7 @@ def dci_es(
     Returns ``{"explicitness", "size", "explicitness_<k>"}``; NaN with ``"reason"`` if no
     factor varies or all codes are constant.
     """
-    factors_train, codes_train, factors_test, codes_test = _check_split(
+    factors_train, codes_train, factors_test, codes_test = check_split(
         factors_train, codes_train, factors_test, codes_test
     )
     scored = varying_columns(factors_train)

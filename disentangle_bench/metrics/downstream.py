@@ -10,8 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .dci import _check_split
-from .utils import constant_codes, nan_scores, varying_columns
+from .utils import check_split, constant_codes, nan_scores, varying_columns
 
 PREDICTORS = ("logistic_regression_cv", "gbt", "gbt_fast")
 STUDY_SIZES = (10, 100, 1000, 10000)
@@ -109,7 +108,7 @@ def downstream_task(
     etc.); NaN with ``"reason"`` if no factor varies, all codes are constant or the training
     sample is smaller than ``max(sizes)``.
     """
-    factors_train, codes_train, factors_test, codes_test = _check_split(
+    factors_train, codes_train, factors_test, codes_test = check_split(
         factors_train, codes_train, factors_test, codes_test
     )
     sizes = [int(n) for n in sizes]

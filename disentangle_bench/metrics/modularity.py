@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from .dci import _check_split
 from .utils import (
+    check_split,
     constant_codes,
     discrete_mutual_info,
     fit_quietly,
@@ -82,7 +82,7 @@ def modularity_explicitness(
     "explicitness_classifier_converged"}`` (1.0 if every logistic regression converged);
     NaN with ``"reason"`` when fewer than 2 factors vary (modularity) or all codes are constant.
     """
-    factors_train, codes_train, factors_test, codes_test = _check_split(
+    factors_train, codes_train, factors_test, codes_test = check_split(
         factors_train, codes_train, factors_test, codes_test
     )
     scored = varying_columns(factors_train)

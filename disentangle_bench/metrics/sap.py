@@ -10,9 +10,8 @@ import warnings
 
 import numpy as np
 
-from .dci import _check_split
 from .matrices import MATRICES_KEY, matrix_record
-from .utils import constant_codes, nan_scores, varying_columns
+from .utils import check_split, constant_codes, nan_scores, varying_columns
 
 SAP_KEYS = ("SAP_score",)
 
@@ -87,7 +86,7 @@ def sap(
     """
     from joblib import Parallel, delayed
 
-    factors_train, codes_train, factors_test, codes_test = _check_split(
+    factors_train, codes_train, factors_test, codes_test = check_split(
         factors_train, codes_train, factors_test, codes_test
     )
     scored = varying_columns(factors_train)

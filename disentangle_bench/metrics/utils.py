@@ -52,6 +52,22 @@ def check_factors_codes(factors: np.ndarray, codes: np.ndarray, what: str = "") 
     return factors.astype(np.int64, copy=False), codes
 
 
+def check_split(factors_train: np.ndarray, codes_train: np.ndarray, factors_test: np.ndarray,
+                codes_test: np.ndarray) -> tuple:
+    """:func:`check_factors_codes` on a train and a test sample, which must also have the same
+    numbers of factors and of codes; returns the four arrays (int64 factors, float64 codes)."""
+    factors_train, codes_train = check_factors_codes(factors_train, codes_train, "train")
+    factors_test, codes_test = check_factors_codes(factors_test, codes_test, "test")
+    same_factors = factors_train.shape[1] == factors_test.shape[1]
+    if not same_factors or codes_train.shape[1] != codes_test.shape[1]:
+        raise MetricInputError(
+            "train and test arrays need the same numbers of factors and codes, got "
+            f"{factors_train.shape[1]}/{factors_test.shape[1]} factors and "
+            f"{codes_train.shape[1]}/{codes_test.shape[1]} codes"
+        )
+    return factors_train, codes_train, factors_test, codes_test
+
+
 def varying_columns(factors: np.ndarray) -> np.ndarray:
     """Indices of the factor columns that take more than one value in this sample.
 

@@ -47,11 +47,13 @@ class Decodable(Protocol):
 
 
 def gaussian_kl_per_dim(mean: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
-    """Mean over samples of KL(N(mean, exp(logvar)) || N(0, 1)) per dimension, in nats."""
+    """Mean over samples of KL(N(mean, exp(logvar)) || N(0, 1)) per dimension, in nats
+    (``metrics.kl_to_standard_normal``); zeros for a deterministic encoder (no ``logvar``)."""
+    from ..metrics import kl_to_standard_normal
+
     if logvar is None:
-        return np.zeros(mean.shape[1])
-    mean, logvar = np.asarray(mean, np.float64), np.asarray(logvar, np.float64)
-    return (0.5 * (mean**2 + np.exp(logvar) - logvar - 1.0)).mean(axis=0)
+        return np.zeros(np.shape(mean)[1])
+    return kl_to_standard_normal(mean, logvar)
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
