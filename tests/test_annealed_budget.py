@@ -7,7 +7,6 @@ latent collapsed; scaled, C reaches c_max a third of the way through the run.
 from __future__ import annotations
 
 import pytest
-import torch
 
 from disentangle_bench.models.annealed_vae import capacity, scaled_iteration_threshold
 from disentangle_bench.sweep.grid import SweepRequest, expand
@@ -17,12 +16,7 @@ from disentangle_bench.training import TrainConfig, train
 ACTIVE_KL = 0.01  # nats: the unsupervised metric's active-unit threshold
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_rule_keeps_the_studys_third():

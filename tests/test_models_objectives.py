@@ -24,13 +24,12 @@ ALL_MODELS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks gain nothing from threads, and on shared CPUs OpenMP threads can stall."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
+
+def test_the_shared_one_thread_fixture_applies_to_this_file(request):
+    assert "one_thread" in request.fixturenames  # from tests/conftest.py, via pytestmark
+    assert torch.get_num_threads() == 1
 
 
 def batch(n: int = 32, seed: int = 0) -> torch.Tensor:

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from disentangle_bench.cli import main
 from disentangle_bench.data import get_dataset
@@ -78,14 +77,6 @@ def test_configuration_key_ignores_only_the_seed():
 
 def udr_files(out: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in (out / "models").glob("*/evals/udr-*.json")}
-
-
-@pytest.fixture
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_two_seeds_give_udr_per_model_idempotent_and_a_third_seed_recomputes(

@@ -23,13 +23,7 @@ from disentangle_bench.training.loop import resolve_precision
 SMALL_FACTOR_VAE = {"gamma": 5.0, "discriminator_width": 32, "discriminator_depth": 2}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks gain nothing from threads, and on shared CPUs OpenMP threads can stall."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def config(**overrides) -> TrainConfig:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from disentangle_bench.models import list_models
 from disentangle_bench.training import TrainConfig, train
@@ -13,13 +12,7 @@ from disentangle_bench.training import TrainConfig, train
 HPARAMS = {"factor_vae": {"gamma": 10.0, "discriminator_width": 64, "discriminator_depth": 2}}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks gain nothing from threads, and on shared CPUs OpenMP threads can stall."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def short_run(model: str, steps: int, **hparams) -> list[dict]:
