@@ -507,7 +507,17 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default source=procedural); part of the model id")
     budget.add_argument("--steps", type=int, help="training steps per run")
     budget.add_argument("--batch-size", type=int, help="training batch size")
-    budget.add_argument("--lr", type=float, help="Adam learning rate")
+    budget.add_argument("--lr", type=float, help="Adam learning rate (the peak one with a "
+                        "schedule)")
+    budget.add_argument("--lr-schedule", choices=["constant", "cosine"],
+                        help="learning rate over the run (default: the preset's): constant, "
+                             "or cosine decay to 0 at the last step")
+    budget.add_argument("--warmup-steps", type=int, metavar="STEPS",
+                        help="linear learning-rate warm-up over the first STEPS steps (default: "
+                             "the preset's)")
+    budget.add_argument("--kl-warmup-steps", type=int, default=0, metavar="STEPS",
+                        help="scale the regulariser (KL, TC, ...) linearly from 0 to 1 over "
+                             "the first STEPS steps (default 0: off)")
     budget.add_argument("--latent-dim", type=int, default=10, help="latent size (default 10)")
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
@@ -580,6 +590,10 @@ def build_request(args: argparse.Namespace) -> Any:
 
     _positive(args, ("steps", "batch_size", "lr", "latent_dim", "jobs", "threads", "num_seeds",
                      "checkpoint_every"))
+    for name in ("warmup_steps", "kl_warmup_steps"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
     if args.eval_every < 0:
         raise UsageError(f"--eval-every must be 0 (never) or a positive number of steps, got "
                          f"{args.eval_every}")
@@ -623,7 +637,9 @@ def build_request(args: argparse.Namespace) -> Any:
         models=models, preset=get_preset(args.preset), grids=grids,
         seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, dataset_kwargs=dataset_kwargs,
         steps=args.steps,
-        batch_size=args.batch_size, lr=args.lr, latent_dim=args.latent_dim,
+        batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+        warmup_steps=args.warmup_steps, kl_warmup_steps=args.kl_warmup_steps,
+        latent_dim=args.latent_dim,
         architecture=args.architecture, precision=args.precision, device=args.device,
         checkpoint_every=args.checkpoint_every,
         metrics=args.metrics, protocol=protocol, eval_seeds=list(dict.fromkeys(args.eval_seeds)),
@@ -770,7 +786,10 @@ def _budget(specs: list[Any]) -> str:
     train = specs[0].train
     return get_preset(specs[0].preset).budget_line(
         steps=train["steps"], batch_size=train["batch_size"], lr=train["lr"],
-        precision=train["precision"], architecture=train["architecture"])
+        precision=train["precision"], architecture=train["architecture"],
+        lr_schedule=train.get("lr_schedule", "constant"),
+        warmup_steps=train.get("warmup_steps", 0),
+        kl_warmup_steps=train.get("kl_warmup_steps", 0))
 
 
 def _finish(store: Any, summary: Any, *, report: bool, extra: list[str] | None = None) -> None:

@@ -34,6 +34,9 @@ BAD = {
                                    r"mig.*no protocol parameter 'num_trian'"),
     "non-numeric beta": (["--betas", "four"], r"--betas.*invalid float value: 'four'"),
     "seeds and num-seeds": (["--seeds", "1", "--num-seeds", "2"], r"not allowed with"),
+    "unknown lr schedule": (["--lr-schedule", "step"], r"--lr-schedule.*invalid choice"),
+    "negative warm-up": (["--warmup-steps=-1"], r"--warmup-steps must be >= 0, got -1"),
+    "negative KL warm-up": (["--kl-warmup-steps=-3"], r"--kl-warmup-steps must be >= 0"),
 }
 
 
@@ -113,3 +116,19 @@ def test_dask_option_without_dask_executor_is_refused(tmp_path, capsys):
     assert main(argv) == EXIT_USAGE
     assert "--scheduler is an option of the dask executor" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_schedule_options_reach_the_training_config_and_the_budget_line(tmp_path, capsys):
+    from disentangle_bench.cli import _plan
+
+    argv = [*BASE, "--betas", "4", "--lr", "0.003", "--lr-schedule", "cosine",
+            "--warmup-steps", "7", "--kl-warmup-steps", "20", "--out", str(tmp_path / "o")]
+    _, specs, _ = _plan(argv)
+    train = specs[0].train
+    assert (train["lr_schedule"], train["warmup_steps"], train["kl_warmup_steps"]) == (
+        "cosine", 7, 20)
+    assert main([*argv, "--dry-run"]) == 0
+    budget = capsys.readouterr().out.splitlines()[0]
+    assert "lr 0.003 (7 warm-up steps, cosine decay), KL warm-up over 20 steps" in budget
+    _, plain, _ = _plan([*BASE, "--betas", "4", "--out", str(tmp_path / "p")])
+    assert plain[0].train["lr_schedule"] == "constant" and plain[0].train["warmup_steps"] == 0

@@ -58,6 +58,9 @@ class SweepRequest:
     steps: int | None = None
     batch_size: int | None = None
     lr: float | None = None
+    lr_schedule: str | None = None
+    warmup_steps: int | None = None
+    kl_warmup_steps: int = 0
     latent_dim: int = 10
     architecture: str = "auto"
     precision: str | None = None
@@ -245,6 +248,9 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             precision=precision,
             checkpoint_every=_pick(request.checkpoint_every, preset.checkpoint_every),
             log_every=preset.log_every,
+            lr_schedule=_pick(request.lr_schedule, preset.lr_schedule),
+            warmup_steps=_pick(request.warmup_steps, preset.warmup_steps),
+            kl_warmup_steps=request.kl_warmup_steps,
         )
         spec = RunSpec(train=config.to_dict(), metrics=tuple(metrics), protocol=protocol,
                        eval_seeds=tuple(dict.fromkeys(int(s) for s in request.eval_seeds)),

@@ -32,6 +32,9 @@ class Preset:
     precision: str
     checkpoint_every: int
     log_every: int
+    #: Learning-rate schedule and linear warm-up steps (``training.TrainConfig``).
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
     #: Encoder/decoder (``models.ARCHITECTURES``); ``auto``: conv for 64×64 images, else mlp.
     architecture: str = "auto"
     #: The metric protocol preset whose sizes this preset uses: each metric's registry entry
@@ -74,7 +77,8 @@ class Preset:
 
     def budget_line(self, *, steps: int | None = None, batch_size: int | None = None,
                     lr: float | None = None, precision: str | None = None,
-                    architecture: str | None = None) -> str:
+                    architecture: str | None = None, lr_schedule: str | None = None,
+                    warmup_steps: int | None = None, kl_warmup_steps: int = 0) -> str:
         """What a sweep trains and scores, stated so nobody mistakes it for the paper's: the
         preset's values, or the sweep's actual ones (overrides are named as such)."""
         from ..models.annealed_vae import scaled_iteration_threshold
@@ -84,6 +88,9 @@ class Preset:
         batch_size = self.batch_size if batch_size is None else batch_size
         lr = self.lr if lr is None else lr
         precision = precision or self.precision
+        schedule = describe_schedule(lr, lr_schedule or self.lr_schedule,
+                                     self.warmup_steps if warmup_steps is None else warmup_steps,
+                                     kl_warmup_steps)
         architecture = architecture or self.architecture
         network = ("conv network (mlp below 64x64)" if architecture == "auto"
                    else f"{architecture} network")
@@ -99,8 +106,17 @@ class Preset:
                    "published numbers")
         name = self.name + (f" (overridden: {', '.join(overridden)})" if overridden else "")
         return (f"preset {name}: {steps:,} steps x batch {batch_size} "
-                f"({steps * batch_size:,} images), lr {lr:g}, {network}, {precision} "
+                f"({steps * batch_size:,} images), {schedule}, {network}, {precision} "
                 f"precision; {annealed}; {protocol}; {verdict}")
+
+
+def describe_schedule(lr: float, lr_schedule: str, warmup_steps: int,
+                      kl_warmup_steps: int = 0) -> str:
+    """``"lr 0.001"``, or e.g. ``"lr 0.003 (100 warm-up steps, cosine decay)"``."""
+    parts = [f"{warmup_steps:,} warm-up steps"] if warmup_steps else []
+    parts += ["cosine decay"] if lr_schedule == "cosine" else []
+    text = f"lr {lr:g}" + (f" ({', '.join(parts)})" if parts else "")
+    return text + (f", KL warm-up over {kl_warmup_steps:,} steps" if kl_warmup_steps else "")
 
 
 PRESETS: dict[str, Preset] = {
