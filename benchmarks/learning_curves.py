@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import platform
 import statistics
@@ -72,7 +73,10 @@ class Recipe:
     lr: float = 1e-3
     latent_dim: int = 10
     precision: str = "fp32"
-    marks: tuple[int, ...] = (64_000, 128_000, 256_000, 384_000, 768_000)
+    marks: tuple[int, ...] = (64_000, 128_000, 256_000, 384_000, 512_000, 768_000)
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    kl_warmup_steps: int = 0
 
     def steps_at(self, images: int) -> int:
         return max(1, round(images / self.batch_size))
@@ -88,10 +92,13 @@ class Recipe:
             batch_size=self.batch_size, lr=self.lr, seed=seed, latent_dim=self.latent_dim,
             architecture=self.architecture, device="cpu", precision=self.precision,
             checkpoint_every=0, log_every=max(1, min(50, steps // 4)),
+            lr_schedule=self.lr_schedule, warmup_steps=self.warmup_steps,
+            kl_warmup_steps=self.kl_warmup_steps,
         )  # fmt: skip
 
 
 _TODAY = (12_000, 24_000, 48_000)  # the cpu preset before this study: 1,500 steps x batch 32
+_HALF_MILLION = (128_000, 256_000, 512_000)
 RECIPES: dict[str, Recipe] = {
     # the small MLP (FC 256-256, Chen et al. 2018's dSprites network), batch 256, lr 1e-3
     "mlp-vae": Recipe("vae"),
@@ -110,6 +117,25 @@ RECIPES: dict[str, Recipe] = {
     "mlp-tcvae6-z5": Recipe("beta_tcvae", {"beta": 6.0}, latent_dim=5),
     "mlp-bvae4-lr2e-3": Recipe("beta_vae", {"beta": 4.0}, lr=2e-3),
     "mlp-bvae4-b64": Recipe("beta_vae", {"beta": 4.0}, batch_size=64),
+    "mlp-bvae4-b512": Recipe("beta_vae", {"beta": 4.0}, batch_size=512),
+    "mlp-bvae4-b128": Recipe("beta_vae", {"beta": 4.0}, batch_size=128),
+    "mlp-bvae8-lr3e-3": Recipe("beta_vae", {"beta": 8.0}, lr=3e-3),
+    "mlp-bvae4-lr3e-3": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3),
+    "mlp-bvae16-lr3e-3": Recipe("beta_vae", {"beta": 16.0}, lr=3e-3),
+    "mlp-bvae8-b64": Recipe("beta_vae", {"beta": 8.0}, batch_size=64),
+    # 512k images (2,000 steps x 256): learning-rate schedule and KL warm-up
+    "mlp-bvae8-cos3e-3": Recipe("beta_vae", {"beta": 8.0}, lr=3e-3, lr_schedule="cosine",
+                                warmup_steps=100, marks=_HALF_MILLION),
+    "mlp-bvae4-cos3e-3": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3, lr_schedule="cosine",
+                                warmup_steps=100, marks=_HALF_MILLION),
+    "mlp-bvae8-cos5e-3": Recipe("beta_vae", {"beta": 8.0}, lr=5e-3, lr_schedule="cosine",
+                                warmup_steps=100, marks=_HALF_MILLION),
+    "mlp-bvae4-cos5e-3": Recipe("beta_vae", {"beta": 4.0}, lr=5e-3, lr_schedule="cosine",
+                                warmup_steps=100, marks=_HALF_MILLION),
+    "mlp-bvae8-cos1e-2": Recipe("beta_vae", {"beta": 8.0}, lr=1e-2, lr_schedule="cosine",
+                                warmup_steps=100, marks=_HALF_MILLION),
+    "mlp-bvae8-klwarm": Recipe("beta_vae", {"beta": 8.0}, kl_warmup_steps=500,
+                               marks=_HALF_MILLION),
     "mlp-annealed-c25": Recipe("annealed_vae", {"c_max": 25.0}),
     "mlp-annealed-c10": Recipe("annealed_vae", {"c_max": 10.0}),
     "mlp-factorvae40": Recipe("factor_vae", {"gamma": 40.0}),
@@ -117,6 +143,7 @@ RECIPES: dict[str, Recipe] = {
     # the conv network of the paper, for comparison at the cpu preset's budget before the study
     "conv-today-bvae2": Recipe("beta_vae", {"beta": 2.0}, "conv", 32, marks=_TODAY),
     "conv-today-bvae4": Recipe("beta_vae", {"beta": 4.0}, "conv", 32, marks=_TODAY),
+    "conv-today-bvae8": Recipe("beta_vae", {"beta": 8.0}, "conv", 32, marks=_TODAY),
     "conv-today-tcvae6": Recipe("beta_tcvae", {"beta": 6.0}, "conv", 32, marks=_TODAY),
 }
 
@@ -359,6 +386,59 @@ def _fmt_reach(images: int | None, last: int) -> str:
     return f"{images / 1000:g}k" if images is not None else f"not within {last / 1000:g}k"
 
 
+# ---- tested comparisons ------------------------------------------------------------------------
+def parse_arm(text: str) -> tuple[str, int]:
+    """``"mlp-bvae4@512000"`` → ``("mlp-bvae4", 512000)``."""
+    recipe, _, images = text.rpartition("@")
+    if not recipe or not images.isdigit():
+        raise ValueError(f"a comparison arm is RECIPE@IMAGES, got {text!r}")
+    return recipe, int(images)
+
+
+def compare(rows: list[dict[str, Any]], pairs: list[tuple[tuple[str, int], tuple[str, int]]],
+            value: str = "mig") -> list[dict[str, Any]]:
+    """For each pair of arms ``(recipe, images)``: the seeds' values, medians, Welch's t-test
+    (two-sided) and Holm's step-down adjustment over all pairs (as the report's verdicts do,
+    ``report.stats``). An arm with a NaN seed or fewer than 2 seeds gets p = NaN, never a
+    verdict."""
+    from disentangle_bench.report.stats import holm, welch_test
+
+    def values(arm: tuple[str, int]) -> np.ndarray:
+        return np.array([float(r[value]) for r in rows
+                         if (r["recipe"], r["images"]) == arm], dtype=float)
+
+    results = []
+    for a, b in pairs:
+        va, vb = values(a), values(b)
+        usable = min(len(va), len(vb)) >= 2 and np.isfinite([*va, *vb]).all()
+        p = float(welch_test(va[None], vb[None])[2][0]) if usable else math.nan
+        results.append({"a": a, "b": b, "values_a": va, "values_b": vb, "p": p,
+                        "median_a": float(np.median(va)) if len(va) else math.nan,
+                        "median_b": float(np.median(vb)) if len(vb) else math.nan})
+    ps = np.array([r["p"] for r in results])
+    finite = np.isfinite(ps)
+    adjusted = np.full(len(ps), math.nan)
+    adjusted[finite] = holm(ps[finite])
+    for result, p_holm in zip(results, adjusted):
+        result["p_holm"] = float(p_holm)
+    return results
+
+
+def comparison_table(results: list[dict[str, Any]], value: str = "mig") -> str:
+    lines = [f"| A | B | {value} A (seeds) | {value} B (seeds) | median A − B | Welch p | Holm p |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(
+            f"| {r['a'][0]} @ {r['a'][1]:,} | {r['b'][0]} @ {r['b'][1]:,} | "
+            f"{_seed_cell(r['values_a'])} | {_seed_cell(r['values_b'])} | "
+            f"{r['median_a'] - r['median_b']:+.3f} | {r['p']:.3g} | {r['p_holm']:.3g} |")
+    return "\n".join(lines)
+
+
+def _seed_cell(values: np.ndarray) -> str:
+    return f"{', '.join(f'{v:.3f}' for v in values)} (n = {len(values)})"
+
+
 # ---- throughput ---------------------------------------------------------------------------------
 def throughput(names: list[str], recipes: dict[str, Recipe], dataset, *, rounds: int,
                images: int, bf16: bool) -> None:
@@ -398,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("learning_curves.csv"))
     parser.add_argument("--plot", type=Path, help="write the curves PNG here (from the CSV)")
     parser.add_argument("--table", action="store_true", help="print the summary table")
+    parser.add_argument("--compare", nargs="+", metavar="A@IMAGES:B@IMAGES",
+                        help="with rows in --out: Welch's t over seeds for each pair of arms, "
+                             "Holm-adjusted over the pairs (trains nothing)")
+    parser.add_argument("--value", default="mig", help="the score --compare tests")
     parser.add_argument("--workdir", type=Path, help="checkpoints (default: a temporary dir)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--throughput", action="store_true",
@@ -414,6 +498,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in recipes]
     if unknown:
         parser.error(f"unknown recipe(s) {', '.join(unknown)}; known: {', '.join(recipes)}")
+    if args.compare:
+        pairs = []
+        for text in args.compare:
+            a, sep, b = text.partition(":")
+            if not sep:
+                parser.error(f"--compare takes A@IMAGES:B@IMAGES, got {text!r}")
+            pairs.append((parse_arm(a), parse_arm(b)))
+        print(comparison_table(compare(load(args.out), pairs, args.value), args.value))
+        return 0
     dataset = get_dataset(args.dataset)
     if args.throughput:
         throughput(names, recipes, dataset, rounds=args.rounds, images=args.images,

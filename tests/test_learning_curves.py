@@ -85,3 +85,23 @@ def test_summary_is_the_median_over_seeds_and_keeps_nan(lc):
     assert math.isnan(table["q"][10]["median"])
     assert lc.images_to_reach({10: {"median": 0.05}, 20: {"median": 0.12}}, 0.1) == 20
     assert lc.images_to_reach({10: {"median": 0.05}}, 0.1) is None
+
+
+def test_compare_tests_over_seeds_and_never_drops_a_nan_seed(lc):
+    def rows(recipe, values):
+        return [{"recipe": recipe, "images": 100, "seed": s, "mig": v}
+                for s, v in enumerate(values)]
+
+    data = (rows("high", [0.30, 0.32, 0.31, 0.29]) + rows("low", [0.05, 0.06, 0.04, 0.05])
+            + rows("same", [0.05, 0.06, 0.04, 0.05]) + rows("nan", [0.3, float("nan"), 0.3]))
+    high, low, same, nan = (("high", 100), ("low", 100), ("same", 100), ("nan", 100))
+    results = lc.compare(data, [(high, low), (same, low), (nan, low)])
+    assert results[0]["p"] < 1e-4 and results[0]["median_a"] == pytest.approx(0.305)
+    assert results[1]["p"] == pytest.approx(1.0)  # identical samples
+    assert math.isnan(results[2]["p"]) and math.isnan(results[2]["p_holm"])
+    # Holm over the two finite pairs: the smallest p doubled
+    assert results[0]["p_holm"] == pytest.approx(min(1.0, 2 * results[0]["p"]))
+    assert "| high @ 100 | low @ 100 |" in lc.comparison_table(results)
+    assert lc.parse_arm("mlp-bvae4@512000") == ("mlp-bvae4", 512000)
+    with pytest.raises(ValueError, match="RECIPE@IMAGES"):
+        lc.parse_arm("mlp-bvae4")
