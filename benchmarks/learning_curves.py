@@ -134,6 +134,13 @@ RECIPES: dict[str, Recipe] = {
                                 warmup_steps=100, marks=_HALF_MILLION),
     "mlp-bvae8-cos1e-2": Recipe("beta_vae", {"beta": 8.0}, lr=1e-2, lr_schedule="cosine",
                                 warmup_steps=100, marks=_HALF_MILLION),
+    "mlp-bvae16-cos3e-3": Recipe("beta_vae", {"beta": 16.0}, lr=3e-3, lr_schedule="cosine",
+                                 warmup_steps=100, marks=_HALF_MILLION),
+    "mlp-bvae8-cos3e-3-z5": Recipe("beta_vae", {"beta": 8.0}, lr=3e-3, lr_schedule="cosine",
+                                   warmup_steps=100, latent_dim=5, marks=_HALF_MILLION),
+    "mlp-bvae4-cos3e-3-z5": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3, lr_schedule="cosine",
+                                   warmup_steps=100, latent_dim=5, marks=_HALF_MILLION),
+    "mlp-bvae8-z5": Recipe("beta_vae", {"beta": 8.0}, latent_dim=5, marks=_HALF_MILLION),
     "mlp-bvae8-klwarm": Recipe("beta_vae", {"beta": 8.0}, kl_warmup_steps=500,
                                marks=_HALF_MILLION),
     "mlp-annealed-c25": Recipe("annealed_vae", {"c_max": 25.0}),
@@ -477,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
                              "much as training between marks on a loaded machine)")
     parser.add_argument("--out", type=Path, default=Path("learning_curves.csv"))
     parser.add_argument("--plot", type=Path, help="write the curves PNG here (from the CSV)")
+    parser.add_argument("--plot-recipes", nargs="+", metavar="NAME",
+                        help="draw only these recipes (default: every recipe in the CSV)")
     parser.add_argument("--table", action="store_true", help="print the summary table")
     parser.add_argument("--compare", nargs="+", metavar="A@IMAGES:B@IMAGES",
                         help="with rows in --out: Welch's t over seeds for each pair of arms, "
@@ -522,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
                            only_marks=args.only_marks)
     rows = load(args.out)
     if args.plot:
-        plot(rows, args.plot)
+        plot([r for r in rows if not args.plot_recipes or r["recipe"] in args.plot_recipes],
+             args.plot)
     if args.table:
         print(markdown_table(rows))
     return 0

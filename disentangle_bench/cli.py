@@ -518,7 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--kl-warmup-steps", type=int, default=0, metavar="STEPS",
                         help="scale the regulariser (KL, TC, ...) linearly from 0 to 1 over "
                              "the first STEPS steps (default 0: off)")
-    budget.add_argument("--latent-dim", type=int, default=10, help="latent size (default 10)")
+    budget.add_argument("--latent-dim", type=int,
+                        help="latent size (default: the preset's; 10 for paper and smoke, one "
+                             "per ground-truth factor for cpu)")
     budget.add_argument("--architecture", default="auto",
                         choices=["auto", "conv", "conv_paper", "mlp"],
                         help="encoder/decoder (default auto: the preset's network, mlp for cpu; "
@@ -789,7 +791,7 @@ def _budget(specs: list[Any]) -> str:
         precision=train["precision"], architecture=train["architecture"],
         lr_schedule=train.get("lr_schedule", "constant"),
         warmup_steps=train.get("warmup_steps", 0),
-        kl_warmup_steps=train.get("kl_warmup_steps", 0))
+        kl_warmup_steps=train.get("kl_warmup_steps", 0), latent_dim=train["latent_dim"])
 
 
 def _finish(store: Any, summary: Any, *, report: bool, extra: list[str] | None = None) -> None:

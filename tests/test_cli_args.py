@@ -132,3 +132,19 @@ def test_schedule_options_reach_the_training_config_and_the_budget_line(tmp_path
     assert "lr 0.003 (7 warm-up steps, cosine decay), KL warm-up over 20 steps" in budget
     _, plain, _ = _plan([*BASE, "--betas", "4", "--out", str(tmp_path / "p")])
     assert plain[0].train["lr_schedule"] == "constant" and plain[0].train["warmup_steps"] == 0
+
+
+def test_the_cpu_preset_trains_one_latent_per_factor_unless_told(tmp_path, capsys):
+    from disentangle_bench.cli import _plan
+    from disentangle_bench.data import get_dataset
+
+    base = ["--dataset", "tiny", "--betas", "4", "--quiet", "--out", str(tmp_path / "o")]
+    factors = get_dataset("tiny").num_factors
+    _, cpu, _ = _plan(base)
+    assert cpu[0].train["latent_dim"] == factors
+    _, told, _ = _plan([*base, "--latent-dim", "7"])
+    assert told[0].train["latent_dim"] == 7 and told[0].model_id != cpu[0].model_id
+    _, paper, _ = _plan([*base, "--preset", "smoke"])
+    assert paper[0].train["latent_dim"] == 10
+    assert main([*base, "--dry-run"]) == 0
+    assert f"mlp network, {factors} latents," in capsys.readouterr().out.splitlines()[0]

@@ -61,7 +61,7 @@ class SweepRequest:
     lr_schedule: str | None = None
     warmup_steps: int | None = None
     kl_warmup_steps: int = 0
-    latent_dim: int = 10
+    latent_dim: int | None = None
     architecture: str = "auto"
     precision: str | None = None
     device: str = "auto"
@@ -236,6 +236,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
     precision = resolve_precision(_pick(request.precision, preset.precision),
                                   resolve_device(device))
     steps = _pick(request.steps, preset.steps)
+    latent_dim = _pick(request.latent_dim, preset.latents_for(dataset))
     specs: dict[str, RunSpec] = {}
     for (model, hparams), seed in itertools.product(runs, request.seeds):
         hparams = _scale_to_budget(model, hparams, steps, request.grids.get(model, {}))
@@ -243,7 +244,7 @@ def expand(request: SweepRequest) -> list[RunSpec]:
             model=model, hparams=hparams, dataset=request.dataset,
             dataset_kwargs=dict(request.dataset_kwargs), steps=steps,
             batch_size=_pick(request.batch_size, preset.batch_size),
-            lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=request.latent_dim,
+            lr=_pick(request.lr, preset.lr), seed=int(seed), latent_dim=latent_dim,
             architecture=architecture, device=device,
             precision=precision,
             checkpoint_every=_pick(request.checkpoint_every, preset.checkpoint_every),
