@@ -99,6 +99,7 @@ class Recipe:
 
 _TODAY = (12_000, 24_000, 48_000)  # the cpu preset before this study: 1,500 steps x batch 32
 _HALF_MILLION = (128_000, 256_000, 512_000)
+_CPU_PRESET = (160_000, 320_000)
 RECIPES: dict[str, Recipe] = {
     # the small MLP (FC 256-256, Chen et al. 2018's dSprites network), batch 256, lr 1e-3
     "mlp-vae": Recipe("vae"),
@@ -141,6 +142,13 @@ RECIPES: dict[str, Recipe] = {
     "mlp-bvae4-cos3e-3-z5": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3, lr_schedule="cosine",
                                    warmup_steps=100, latent_dim=5, marks=_HALF_MILLION),
     "mlp-bvae8-z5": Recipe("beta_vae", {"beta": 8.0}, latent_dim=5, marks=_HALF_MILLION),
+    # the cpu preset: 1,250 steps x 256 (320k images), cosine from 3e-3, one latent per factor
+    "cpu-vae": Recipe("vae", lr=3e-3, lr_schedule="cosine", warmup_steps=100, latent_dim=5,
+                      marks=_CPU_PRESET),
+    "cpu-bvae4": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3, lr_schedule="cosine",
+                        warmup_steps=100, latent_dim=5, marks=_CPU_PRESET),
+    "cpu-bvae8": Recipe("beta_vae", {"beta": 8.0}, lr=3e-3, lr_schedule="cosine",
+                        warmup_steps=100, latent_dim=5, marks=_CPU_PRESET),
     "mlp-bvae8-klwarm": Recipe("beta_vae", {"beta": 8.0}, kl_warmup_steps=500,
                                marks=_HALF_MILLION),
     "mlp-annealed-c25": Recipe("annealed_vae", {"c_max": 25.0}),
@@ -394,12 +402,19 @@ def _fmt_reach(images: int | None, last: int) -> str:
 
 
 # ---- tested comparisons ------------------------------------------------------------------------
-def parse_arm(text: str) -> tuple[str, int]:
-    """``"mlp-bvae4@512000"`` → ``("mlp-bvae4", 512000)``."""
-    recipe, _, images = text.rpartition("@")
-    if not recipe or not images.isdigit():
-        raise ValueError(f"a comparison arm is RECIPE@IMAGES, got {text!r}")
-    return recipe, int(images)
+def parse_arm(text: str) -> tuple[str, int] | tuple[str, int, tuple[int, ...]]:
+    """``"mlp-bvae4@512000"`` → ``("mlp-bvae4", 512000)``; a seed range after ``#`` keeps only
+    those seeds (e.g. confirmatory seeds apart from screening ones):
+    ``"mlp-bvae4@512000#2-7"`` → ``("mlp-bvae4", 512000, (2, 3, 4, 5, 6, 7))``."""
+    arm, _, seeds = text.partition("#")
+    recipe, _, images = arm.rpartition("@")
+    first, _, last = seeds.partition("-")
+    if (not recipe or not images.isdigit()
+            or (seeds and not (first.isdigit() and (last or first).isdigit()))):
+        raise ValueError(f"a comparison arm is RECIPE@IMAGES[#FIRST-LAST], got {text!r}")
+    if not seeds:
+        return recipe, int(images)
+    return recipe, int(images), tuple(range(int(first), int(last or first) + 1))
 
 
 def compare(rows: list[dict[str, Any]], pairs: list[tuple[tuple[str, int], tuple[str, int]]],
@@ -410,9 +425,11 @@ def compare(rows: list[dict[str, Any]], pairs: list[tuple[tuple[str, int], tuple
     verdict."""
     from disentangle_bench.report.stats import holm, welch_test
 
-    def values(arm: tuple[str, int]) -> np.ndarray:
+    def values(arm: tuple) -> np.ndarray:
+        seeds = arm[2] if len(arm) > 2 else None
         return np.array([float(r[value]) for r in rows
-                         if (r["recipe"], r["images"]) == arm], dtype=float)
+                         if (r["recipe"], r["images"]) == arm[:2]
+                         and (seeds is None or r["seed"] in seeds)], dtype=float)
 
     results = []
     for a, b in pairs:
@@ -436,10 +453,15 @@ def comparison_table(results: list[dict[str, Any]], value: str = "mig") -> str:
              "|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(
-            f"| {r['a'][0]} @ {r['a'][1]:,} | {r['b'][0]} @ {r['b'][1]:,} | "
+            f"| {_arm_name(r['a'])} | {_arm_name(r['b'])} | "
             f"{_seed_cell(r['values_a'])} | {_seed_cell(r['values_b'])} | "
             f"{r['median_a'] - r['median_b']:+.3f} | {r['p']:.3g} | {r['p_holm']:.3g} |")
     return "\n".join(lines)
+
+
+def _arm_name(arm: tuple) -> str:
+    seeds = f", seeds {arm[2][0]}–{arm[2][-1]}" if len(arm) > 2 else ""
+    return f"{arm[0]} @ {arm[1]:,}{seeds}"
 
 
 def _seed_cell(values: np.ndarray) -> str:
@@ -487,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot-recipes", nargs="+", metavar="NAME",
                         help="draw only these recipes (default: every recipe in the CSV)")
     parser.add_argument("--table", action="store_true", help="print the summary table")
-    parser.add_argument("--compare", nargs="+", metavar="A@IMAGES:B@IMAGES",
+    parser.add_argument("--compare", nargs="+", metavar="A@IMAGES[#SEEDS]:B@IMAGES[#SEEDS]",
                         help="with rows in --out: Welch's t over seeds for each pair of arms, "
                              "Holm-adjusted over the pairs (trains nothing)")
     parser.add_argument("--value", default="mig", help="the score --compare tests")

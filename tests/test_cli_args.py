@@ -139,7 +139,8 @@ def test_the_cpu_preset_trains_one_latent_per_factor_unless_told(tmp_path, capsy
     from disentangle_bench.data import get_dataset
 
     base = ["--dataset", "tiny", "--betas", "4", "--quiet", "--out", str(tmp_path / "o")]
-    factors = get_dataset("tiny").num_factors
+    factors = 3  # tiny's factors: colour (constant, not counted), size, posX, posY
+    assert get_dataset("tiny").factor_sizes == (1, 3, 8, 8)
     _, cpu, _ = _plan(base)
     assert cpu[0].train["latent_dim"] == factors
     _, told, _ = _plan([*base, "--latent-dim", "7"])

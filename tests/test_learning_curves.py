@@ -103,5 +103,9 @@ def test_compare_tests_over_seeds_and_never_drops_a_nan_seed(lc):
     assert results[0]["p_holm"] == pytest.approx(min(1.0, 2 * results[0]["p"]))
     assert "| high @ 100 | low @ 100 |" in lc.comparison_table(results)
     assert lc.parse_arm("mlp-bvae4@512000") == ("mlp-bvae4", 512000)
+    assert lc.parse_arm("mlp-bvae4@512000#2-4") == ("mlp-bvae4", 512000, (2, 3, 4))
+    # a seed range keeps only those seeds: seeds 2-3 of "high" against "low"
+    kept = lc.compare(data, [(("high", 100, (2, 3)), low)])[0]
+    assert list(kept["values_a"]) == [0.31, 0.29]
     with pytest.raises(ValueError, match="RECIPE@IMAGES"):
         lc.parse_arm("mlp-bvae4")
