@@ -149,3 +149,12 @@ def test_the_cpu_preset_trains_one_latent_per_factor_unless_told(tmp_path, capsy
     assert paper[0].train["latent_dim"] == 10
     assert main([*base, "--dry-run"]) == 0
     assert f"mlp network, {factors} latents," in capsys.readouterr().out.splitlines()[0]
+
+
+def test_the_budget_line_calls_only_the_paper_recipe_the_published_protocol():
+    from disentangle_bench.sweep.presets import get_preset
+
+    paper = get_preset("paper")
+    assert paper.budget_line().endswith("the published training protocol")
+    for changed in ({"latent_dim": 5}, {"lr_schedule": "cosine"}, {"warmup_steps": 10}):
+        assert paper.budget_line(**changed).endswith("NOT comparable to published numbers")

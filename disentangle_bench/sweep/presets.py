@@ -117,7 +117,8 @@ class Preset:
                     else "reference metric sample sizes")
         protocol += (", no DCI unless named in --metrics" if "dci" in self.exclude_metrics
                      else f", {self.dci_estimator} DCI")
-        is_paper = (steps, batch_size, lr) == (PAPER_STEPS, 64, 1e-4)
+        is_paper = ((steps, batch_size, lr, latents) == (PAPER_STEPS, 64, 1e-4, 10)
+                    and schedule == f"lr {lr:g}")
         verdict = ("the published training protocol" if is_paper else
                    f"{steps / PAPER_STEPS:.2%} of the paper's 300,000 steps: NOT comparable to "
                    "published numbers")
