@@ -100,6 +100,16 @@ class Recipe:
 _TODAY = (12_000, 24_000, 48_000)  # the cpu preset before this study: 1,500 steps x batch 32
 _HALF_MILLION = (128_000, 256_000, 512_000)
 _CPU_PRESET = (160_000, 320_000)
+
+
+def _cosine(model: str, hparams: dict[str, Any] | None = None, *, lr: float = 3e-3,
+            latent_dim: int = 10, marks: tuple[int, ...] = _HALF_MILLION) -> Recipe:
+    """An mlp recipe with the cpu preset's schedule: 100 warm-up steps, then cosine decay from
+    ``lr`` to 0 at the last mark."""
+    return Recipe(model, hparams or {}, lr=lr, latent_dim=latent_dim, marks=marks,
+                  lr_schedule="cosine", warmup_steps=100)
+
+
 RECIPES: dict[str, Recipe] = {
     # the small MLP (FC 256-256, Chen et al. 2018's dSprites network), batch 256, lr 1e-3
     "mlp-vae": Recipe("vae"),
@@ -124,31 +134,20 @@ RECIPES: dict[str, Recipe] = {
     "mlp-bvae4-lr3e-3": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3),
     "mlp-bvae16-lr3e-3": Recipe("beta_vae", {"beta": 16.0}, lr=3e-3),
     "mlp-bvae8-b64": Recipe("beta_vae", {"beta": 8.0}, batch_size=64),
-    # 512k images (2,000 steps x 256): learning-rate schedule and KL warm-up
-    "mlp-bvae8-cos3e-3": Recipe("beta_vae", {"beta": 8.0}, lr=3e-3, lr_schedule="cosine",
-                                warmup_steps=100, marks=_HALF_MILLION),
-    "mlp-bvae4-cos3e-3": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3, lr_schedule="cosine",
-                                warmup_steps=100, marks=_HALF_MILLION),
-    "mlp-bvae8-cos5e-3": Recipe("beta_vae", {"beta": 8.0}, lr=5e-3, lr_schedule="cosine",
-                                warmup_steps=100, marks=_HALF_MILLION),
-    "mlp-bvae4-cos5e-3": Recipe("beta_vae", {"beta": 4.0}, lr=5e-3, lr_schedule="cosine",
-                                warmup_steps=100, marks=_HALF_MILLION),
-    "mlp-bvae8-cos1e-2": Recipe("beta_vae", {"beta": 8.0}, lr=1e-2, lr_schedule="cosine",
-                                warmup_steps=100, marks=_HALF_MILLION),
-    "mlp-bvae16-cos3e-3": Recipe("beta_vae", {"beta": 16.0}, lr=3e-3, lr_schedule="cosine",
-                                 warmup_steps=100, marks=_HALF_MILLION),
-    "mlp-bvae8-cos3e-3-z5": Recipe("beta_vae", {"beta": 8.0}, lr=3e-3, lr_schedule="cosine",
-                                   warmup_steps=100, latent_dim=5, marks=_HALF_MILLION),
-    "mlp-bvae4-cos3e-3-z5": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3, lr_schedule="cosine",
-                                   warmup_steps=100, latent_dim=5, marks=_HALF_MILLION),
+    # 512k images (2,000 steps x 256): learning-rate schedule, latent size, KL warm-up
+    "mlp-bvae8-cos3e-3": _cosine("beta_vae", {"beta": 8.0}),
+    "mlp-bvae4-cos3e-3": _cosine("beta_vae", {"beta": 4.0}),
+    "mlp-bvae8-cos5e-3": _cosine("beta_vae", {"beta": 8.0}, lr=5e-3),
+    "mlp-bvae4-cos5e-3": _cosine("beta_vae", {"beta": 4.0}, lr=5e-3),
+    "mlp-bvae8-cos1e-2": _cosine("beta_vae", {"beta": 8.0}, lr=1e-2),
+    "mlp-bvae16-cos3e-3": _cosine("beta_vae", {"beta": 16.0}),
+    "mlp-bvae8-cos3e-3-z5": _cosine("beta_vae", {"beta": 8.0}, latent_dim=5),
+    "mlp-bvae4-cos3e-3-z5": _cosine("beta_vae", {"beta": 4.0}, latent_dim=5),
     "mlp-bvae8-z5": Recipe("beta_vae", {"beta": 8.0}, latent_dim=5, marks=_HALF_MILLION),
     # the cpu preset: 1,250 steps x 256 (320k images), cosine from 3e-3, one latent per factor
-    "cpu-vae": Recipe("vae", lr=3e-3, lr_schedule="cosine", warmup_steps=100, latent_dim=5,
-                      marks=_CPU_PRESET),
-    "cpu-bvae4": Recipe("beta_vae", {"beta": 4.0}, lr=3e-3, lr_schedule="cosine",
-                        warmup_steps=100, latent_dim=5, marks=_CPU_PRESET),
-    "cpu-bvae8": Recipe("beta_vae", {"beta": 8.0}, lr=3e-3, lr_schedule="cosine",
-                        warmup_steps=100, latent_dim=5, marks=_CPU_PRESET),
+    "cpu-vae": _cosine("vae", latent_dim=5, marks=_CPU_PRESET),
+    "cpu-bvae4": _cosine("beta_vae", {"beta": 4.0}, latent_dim=5, marks=_CPU_PRESET),
+    "cpu-bvae8": _cosine("beta_vae", {"beta": 8.0}, latent_dim=5, marks=_CPU_PRESET),
     "mlp-bvae8-klwarm": Recipe("beta_vae", {"beta": 8.0}, kl_warmup_steps=500,
                                marks=_HALF_MILLION),
     "mlp-annealed-c25": Recipe("annealed_vae", {"c_max": 25.0}),
