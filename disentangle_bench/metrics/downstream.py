@@ -71,9 +71,14 @@ def fit_predictor(name: str, x: np.ndarray, y: np.ndarray, seed: int):
 
 
 def _accuracies(predictor, x_train, y_train, x_test, y_test, seed) -> tuple[float, float]:
+    from threadpoolctl import threadpool_limits
+
     model = fit_predictor(predictor, x_train, y_train, seed)
-    return (float(np.mean(model.predict(x_train) == y_train)),
-            float(np.mean(model.predict(x_test) == y_test)))
+    # predicting single-threaded too: HistGradientBoosting's OpenMP threads spinning on busy
+    # cores made the cpu preset's predictions 20x slower than the fits (issue 21)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return (float(np.mean(model.predict(x_train) == y_train)),
+                float(np.mean(model.predict(x_test) == y_test)))
 
 
 def downstream_task(
