@@ -210,6 +210,47 @@ def display_table(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: The scores the seed papers name, in the order the headline table shows them:
+#: ``(column, display name)``. Everything else goes to the full table (summary.md/csv).
+HEADLINE_SCORES = (
+    ("reconstruction", "reconstruction error (nats/image)"),
+    ("kl", "KL (nats)"),
+    ("active_units", "active units"),
+    ("beta_vae.eval_accuracy", "β-VAE score"),
+    ("factor_vae.eval_accuracy", "FactorVAE score"),
+    ("mig.discrete_mig", "MIG"),
+    ("dci.disentanglement", "DCI disentanglement"),
+    ("sap.SAP_score", "SAP"),
+    ("modularity_explicitness.modularity_score", "modularity"),
+)
+
+
+def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The compact table: rows = the :data:`HEADLINE_SCORES` the sweep scored (display names)
+    after ``n (seeds)``, columns = group labels, cells ``mean [95 % interval] (n)``."""
+    full = display_table(summary)
+    if full.empty:
+        return full
+    rows = [("n (seeds)", "n (seeds)")] + [(c, name) for c, name in HEADLINE_SCORES
+                                             if c in full.index]
+    frame = full.loc[[column for column, _ in rows]]
+    frame = frame.apply(lambda cells: cells.str.replace(r", eval sd .*$", "", regex=True))
+    frame.index = pd.Index([name for _, name in rows], name="score")
+    return frame
+
+
+def headline_markdown(summary: pd.DataFrame, label=str) -> str:
+    """GitHub Markdown of :func:`headline_table`; ``label`` renders the column headers."""
+    frame = headline_table(summary)
+    if frame.empty:
+        return "_no runs_\n"
+    lines = ["| score | " + " | ".join(label(c) for c in frame.columns) + " |",
+             "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
+    lines += ["| " + " | ".join([str(index), *row.astype(str).tolist()]) + " |"
+              for index, row in frame.iterrows()]
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(summary: pd.DataFrame, command: str | None = None) -> str:
     """GitHub Markdown of :func:`display_table`, followed by :func:`table_notes`."""
     frame = display_table(summary)
@@ -258,10 +299,14 @@ def more_seeds_command(command: str | None, seeds: int = 3) -> str:
     return shlex.join([*kept, "--num-seeds", str(seeds)])
 
 
-def text_table(summary: pd.DataFrame) -> str:
-    """Plain-text rendering for the terminal."""
-    frame = display_table(summary)
-    return frame.to_string() if not frame.empty else "(no runs)"
+def text_table(summary: pd.DataFrame, label=str) -> str:
+    """Plain-text rendering of :func:`headline_table` for the terminal (the full table is in
+    summary.md); ``label`` renders the column headers."""
+    frame = headline_table(summary)
+    if frame.empty:
+        return "(no runs)"
+    frame.columns = [label(c) for c in frame.columns]
+    return frame.to_string()
 
 
 def evaluation_noise(results: pd.DataFrame) -> pd.DataFrame:

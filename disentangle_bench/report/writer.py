@@ -28,6 +28,7 @@ from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, EVAL_LOG, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
+from .findings import FINDINGS_HEADING, beta_runs, findings, findings_lines
 from .latents import name_latents
 from .locatello import (
     MIN_PAIRED_RUNS,
@@ -37,6 +38,7 @@ from .locatello import (
 )
 from .tables import (
     evaluation_noise,
+    headline_markdown,
     markdown_table,
     summary_table,
     table_notes,
@@ -46,7 +48,10 @@ from .tables import (
 from .udr import udr_markdown
 
 UDR_HEADING = "UDR: unsupervised model selection (agreement between seeds)"
-RESULTS_HEADING = "Results: mean [95 % interval] (n) over training seeds"
+RESULTS_HEADING = "All scores: mean [95 % interval] (n) over training seeds"
+HEADLINE_HEADING = "Headline scores: mean [95 % interval] (n) over training seeds"
+NO_FINDINGS = ("No pre-declared comparison applies to this sweep: the findings compare "
+               "β-VAEs with the VAE (β = 1) of a β sweep such as `--betas 1 2 4 8`.")
 
 
 @dataclass
@@ -61,6 +66,8 @@ class ReportPaths:
     figures: list[tuple[str, Path]] = field(default_factory=list)
     #: One line per model / evaluation seed left out, with the reason (corrupt files included).
     problems: list[str] = field(default_factory=list)
+    #: The findings section's lines (:func:`finding_lines`), computed once per report.
+    findings: list[str] = field(default_factory=list)
 
 
 def _selected_runs(store: RunStore, all_runs: bool) -> list[str] | None:
@@ -82,8 +89,18 @@ def write_tables(root: Path | str, *, all_runs: bool = False,
     summary_csv = write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
     command = (store.read_sweep() or {}).get("command")
     summary_md = write_text_atomic(out / "summary.md", markdown_table(summary, command))
-    return ReportPaths(out, results_csv, summary_csv, summary_md, text_table(summary),
-                       problems=problem_lines(results))
+    found = finding_lines(results)
+    text = "\n".join([text_table(summary, plots.model_display), "", f"{FINDINGS_HEADING}:",
+                      *found, f"(every score: {summary_md.name}; the report has them all)"])
+    return ReportPaths(out, results_csv, summary_csv, summary_md, text,
+                       problems=problem_lines(results), findings=found)
+
+
+def finding_lines(results: pd.DataFrame) -> list[str]:
+    """The findings section's lines: one per pre-declared comparison, or why there is none."""
+    if beta_runs(results).empty:
+        return [NO_FINDINGS]
+    return findings_lines(findings(results))
 
 
 def problem_lines(results: pd.DataFrame) -> list[str]:
@@ -433,6 +450,10 @@ def render_html(store: RunStore, results: pd.DataFrame, summary: pd.DataFrame,
         parts += [f"<li class='fail'>{esc(label)} <code>{esc(rid)}</code>: {esc(err)}</li>"
                   for label, rid, err in failures]
         parts.append("</ul>")
+    parts.append(f"<h2>{esc(FINDINGS_HEADING)}</h2><ul class='findings'>")
+    parts += [f"<li>{_md_inline_to_html(line)}</li>" for line in paths.findings]
+    parts.append(f"</ul><h2>{esc(HEADLINE_HEADING)}</h2>")
+    parts.append(_md_table_to_html(headline_markdown(summary, plots.model_display)))
     parts.append(f"<h2>{RESULTS_HEADING}</h2>")
     table = _display(summary)
     parts.append(table.to_html(escape=True, border=0) if not table.empty else "<p>no runs</p>")
@@ -512,6 +533,9 @@ def render_markdown(store: RunStore, results: pd.DataFrame, summary: pd.DataFram
         lines += ["## Runs that did not finish", ""]
         lines += [f"- **{label}** `{rid}`: {err}" for label, rid, err in failures]
         lines.append("")
+    lines += [f"## {FINDINGS_HEADING}", ""]
+    lines += [f"- {line}" for line in paths.findings]
+    lines += ["", f"## {HEADLINE_HEADING}", "", headline_markdown(summary, plots.model_display)]
     lines += [f"## {RESULTS_HEADING}", "",
               markdown_table(summary, manifest.get("command"))]
     undefined = _undefined(results)
