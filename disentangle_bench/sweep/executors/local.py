@@ -13,14 +13,22 @@ write a checkpoint and stop after its current step (in a pool the parent forward
 to its workers, so ``kill -INT`` on the parent alone works too), waits at most
 :data:`STOP_GRACE_SECONDS` for them, and raises ``KeyboardInterrupt``; a second one kills the
 workers at once (their runs keep their last checkpoint).
+
+Nothing outlives the sweep: a worker dies with its parent, whether the parent exits, is killed or
+gets SIGKILL (:func:`_exit_with_parent`: Linux's parent-death signal, elsewhere a watchdog thread),
+and when the pool is done the parent stops the multiprocessing resource tracker that the pool's
+queues started, which would otherwise exit only after the command had.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,6 +40,10 @@ from .base import Executor, TaskDone
 
 #: After Ctrl-C, how long running pool workers get to checkpoint and stop before being killed.
 STOP_GRACE_SECONDS = 20.0
+#: ``prctl(2)`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``).
+PR_SET_PDEATHSIG = 1
+#: How often a worker's watchdog looks for its parent where no parent-death signal exists.
+WATCHDOG_SECONDS = 1.0
 
 
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
@@ -54,11 +66,51 @@ def default_threads(jobs: int) -> int:
     return threads_per_job(jobs)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+    """A pool worker's start: die with the parent (``parent_pid``), Ctrl-C handlers, threads."""
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
     import torch
 
     interrupt.install_for_worker()
     torch.set_num_threads(threads)
+
+
+def _exit_with_parent(parent_pid: int, death_signal: bool = True) -> None:
+    """Make this process die when its parent ``parent_pid`` does: Linux's parent-death signal
+    (SIGKILL), else (or with ``death_signal=False``) a daemon watchdog thread; exit at once if
+    the parent is already gone.
+
+    The parent-death signal fires when the *thread* that started this process ends: the pool
+    starts its workers from the thread that runs the sweep, which outlives them."""
+    if not (death_signal and _set_parent_death_signal()):
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                         name="parent-watchdog").start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _set_parent_death_signal() -> bool:
+    """``prctl(PR_SET_PDEATHSIG, SIGKILL)``; False where it is unavailable (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit this process once its parent is gone: it was re-parented (POSIX) or the parent's
+    sentinel closed (every platform; ``multiprocessing.parent_process``)."""
+    parent = multiprocessing.parent_process()
+    while os.getppid() == parent_pid and (parent is None or parent.is_alive()):
+        if parent is None:
+            time.sleep(WATCHDOG_SECONDS)
+        else:
+            parent.join(WATCHDOG_SECONDS)
+    os._exit(1)
 
 
 class LocalExecutor(Executor):
@@ -95,7 +147,7 @@ class LocalExecutor(Executor):
     def _run_pool(self, specs: Sequence[RunSpec], store_root: str) -> Iterator[TaskDone]:
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                   initializer=_init_worker, initargs=(self.threads,))
+                                   initializer=_init_worker, initargs=(self.threads, os.getpid()))
         pending: dict[Future, str] = {}
         try:
             for spec in specs:
@@ -109,25 +161,28 @@ class LocalExecutor(Executor):
                         yield TaskDone(run_id, outcome=future.result())
                     else:
                         yield TaskDone(run_id, crash=f"{type(error).__name__}: {error}")
-        except (KeyboardInterrupt, GeneratorExit):
+            pool.shutdown(wait=True)
+        except BaseException:  # Ctrl-C, an abandoned generator, any failure here
             _stop_pool(pool, pending)
             raise
-        pool.shutdown(wait=True)
+        finally:
+            _stop_resource_tracker()
 
 
 def _stop_pool(pool: ProcessPoolExecutor, pending: dict[Future, str]) -> None:
     """Ctrl-C: cancel the queue, ask the running workers to checkpoint and stop, wait for them
-    (at most :data:`STOP_GRACE_SECONDS`; a second Ctrl-C kills them at once)."""
-    processes = list(getattr(pool, "_processes", {}).values())  # no public API for the pids
+    (at most :data:`STOP_GRACE_SECONDS`; a second Ctrl-C kills them at once), and reap them.
+    The stop line is printed once a second Ctrl-C would be handled."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API
     pool.shutdown(wait=False, cancel_futures=True)
-    if any(not future.done() for future in pending):
-        print("\nstopping: no new run starts; running runs checkpoint and stop after their "
-              "current step (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
-    for process in processes:
-        _ask_to_stop(process)
     second = {"ctrl_c": False}
     previous = signal.signal(signal.SIGINT, lambda *_: second.update(ctrl_c=True))
     try:
+        if any(not future.done() for future in pending):
+            print("\nstopping: no new run starts; running runs checkpoint and stop after their "
+                  "current step (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        for process in processes:
+            _ask_to_stop(process)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while (any(p.is_alive() for p in processes) and not second["ctrl_c"]
                and time.monotonic() < deadline):
@@ -137,6 +192,18 @@ def _stop_pool(pool: ProcessPoolExecutor, pending: dict[Future, str]) -> None:
     for process in processes:
         if process.is_alive():
             process.kill()
+    for process in processes:
+        process.join()
+
+
+def _stop_resource_tracker() -> None:
+    """Stop the resource tracker that the pool's queues started (it exits by itself only once
+    every process holding its pipe has, so after the command; the next pool starts a new one).
+    Call it only when the workers are gone: it waits for the tracker to exit."""
+    tracker = getattr(multiprocessing.resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)  # private API, present in Python 3.8-3.14
+    if stop is not None:
+        stop()
 
 
 def _ask_to_stop(process: multiprocessing.process.BaseProcess) -> None:
