@@ -71,7 +71,8 @@ def test_holm_runs_over_exactly_the_predeclared_comparisons():
 def test_the_largest_beta_is_the_one_compared_and_named():
     items = findings(synthetic_results(seeds=3))
     versus = [f for f in items if f.comparison.kind == "versus"]
-    assert all("(β = 8)" in f.comparison.name for f in versus)
+    assert [f.comparison.name for f in versus] == ["β-VAE (β = 8) vs VAE, MIG",
+                                                   "β-VAE (β = 8) vs VAE, FactorVAE score"]
     assert "n = 3 vs 3" in versus[0].text() and "Welch p" in versus[0].text()
 
 
@@ -133,3 +134,14 @@ def test_the_report_opens_with_the_findings_then_the_headline_table(report):
     html = paths.html.read_text()
     assert html.index("Findings") < html.index("Headline scores") < html.index("All scores")
     assert "Findings" in paths.table_text and "MIG rises with β" in paths.table_text
+
+
+def test_one_seed_plots_say_so_on_the_figure_and_titles_wrap():
+    from disentangle_bench.report.plots import TITLE_WIDTH, panel_title, seed_caption
+
+    one = synthetic_results(seeds=1)
+    assert "ONE SEED per configuration" in seed_caption(one)
+    assert "no interval and no test" in seed_caption(one)
+    assert "over 3 seeds" in seed_caption(synthetic_results(seeds=3))
+    title = panel_title("reconstruction_posterior_mean")
+    assert "\n" in title and all(len(line) <= TITLE_WIDTH for line in title.splitlines())

@@ -25,7 +25,7 @@ score is undefined (NaN) are left out of that test and the line says how many.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -59,13 +59,16 @@ class Comparison:
     column: str
     label: str
     expected: int
+    #: The β compared with the VAE (``versus``), once the sweep has said which is largest.
+    beta: float | None = None
 
     @property
     def name(self) -> str:
         if self.kind == "trend":
             verb = "rises" if self.expected > 0 else "falls"
             return f"{self.label} {verb} with β"
-        return f"β-VAE (largest β) vs VAE, {self.label}"
+        beta = "largest β" if self.beta is None else f"β = {self.beta:g}"
+        return f"β-VAE ({beta}) vs VAE, {self.label}"
 
 
 PREDECLARED: tuple[Comparison, ...] = (
@@ -165,9 +168,7 @@ def _test(comparison: Comparison, runs: pd.DataFrame) -> Finding:
         return finding
     if comparison.kind == "versus":
         runs = runs[runs["beta"].isin([1.0, levels[-1]])]
-        finding.comparison = Comparison(comparison.kind, comparison.column,
-                                        f"{comparison.label} (β = {levels[-1]:g})",
-                                        comparison.expected)
+        finding.comparison = replace(comparison, beta=float(levels[-1]))
     finding.seeds_per_level = int(runs.groupby("beta").size().min())
     values = pd.to_numeric(runs[comparison.column], errors="coerce").to_numpy(float)
     finite = np.isfinite(values)

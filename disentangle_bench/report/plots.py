@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -321,17 +322,41 @@ def plot_metric_vs_param(results: pd.DataFrame, param: str, columns: Sequence[st
             ax.set_xticks(xs)
             ax.set_xticklabels([_tick(x) for x in xs])
             ax.minorticks_off()
-        ax.set_title(pretty(column))
+        ax.set_title(panel_title(column))
         ax.set_xlabel(PRETTY.get(param, param))
     for ax in list(axes.flat)[len(columns):]:
         ax.set_visible(False)
     fig.legend(list(handles.values()), list(handles.keys()), loc="lower center",
                ncol=min(6, len(handles)), frameon=False, bbox_to_anchor=(0.5, 0.0))
-    n_seeds = results.loc[results["status"] == "finished", "seed"].nunique()
-    fig.suptitle(f"scores vs {PRETTY.get(param, param)}: mean and 95 % t-interval over "
-                 f"{n_seeds} seed(s) (none with 1), seeds as points", fontsize=9,
-                 y=1 - 0.12 / height)
+    fig.suptitle(f"scores vs {PRETTY.get(param, param)}: "
+                 f"{seed_caption(results)}", fontsize=9, y=1 - 0.12 / height,
+                 color=SINGLE_SEED_COLOR if seeds_per_configuration(results) == 1 else "k")
     return _save(fig, path)
+
+
+#: Panel titles wrap at this many characters (a 2-inch panel at 8.5 pt), so neighbours
+#: never run into each other.
+TITLE_WIDTH = 28
+SINGLE_SEED_COLOR = "#a40000"
+
+
+def panel_title(column: str) -> str:
+    """:func:`pretty`, wrapped onto lines of at most :data:`TITLE_WIDTH` characters."""
+    return "\n".join(textwrap.wrap(pretty(column), TITLE_WIDTH)) or column
+
+
+def seeds_per_configuration(results: pd.DataFrame) -> int:
+    """The most finished training seeds any configuration has (0 with none)."""
+    done = results[results["status"] == "finished"]
+    return int(done.groupby("label")["seed"].nunique().max()) if len(done) else 0
+
+
+def seed_caption(results: pd.DataFrame) -> str:
+    """What the points and bars are; with one seed per configuration, says so plainly."""
+    if seeds_per_configuration(results) <= 1:
+        return "ONE SEED per configuration: single points, no interval and no test"
+    n = results.loc[results["status"] == "finished", "seed"].nunique()
+    return f"mean and 95 % t-interval over {n} seeds, seeds as points"
 
 
 def interval_table(x: pd.Series, y: pd.Series) -> pd.DataFrame:
@@ -393,9 +418,11 @@ def plot_metric_strips(results: pd.DataFrame, columns: Sequence[str], labels: Se
                            fontsize=6)
         ax.set_xlim(-0.6, len(labels) - 0.4)
         ax.grid(axis="x", visible=False)
-        ax.set_title(pretty(column))
+        ax.set_title(panel_title(column))
     for ax in list(axes.flat)[len(columns):]:
         ax.set_visible(False)
+    fig.suptitle(f"scores by model: {seed_caption(results)}", fontsize=9,
+                 color=SINGLE_SEED_COLOR if seeds_per_configuration(results) == 1 else "k")
     return _save(fig, path)
 
 
