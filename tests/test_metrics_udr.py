@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -88,3 +90,44 @@ def test_bad_groups_are_one_line_errors():
         udr(codes[:1], kls[:1])
     with pytest.raises(ValueError, match="correlation"):
         udr(codes, kls, correlation="pearson")
+
+
+NO_ACTIVE = "no active latent"
+
+
+def test_a_group_without_active_latents_is_nan_with_the_reason():
+    codes, kls = group(n=200, models=3)
+    result = udr(codes, [np.zeros_like(k) for k in kls])
+    assert all(np.isnan(result["model_scores"]))
+    assert all(reason.startswith(NO_ACTIVE) for reason in result["reasons"])
+    pairwise = np.array(result["pairwise"])
+    assert np.isnan(pairwise[~np.eye(3, dtype=bool)]).all() and (np.diag(pairwise) == 0).all()
+
+
+@pytest.mark.parametrize("method", ["lasso", "spearman"])
+def test_a_degenerate_seed_is_left_out_of_the_others_median(method):
+    codes, kls = group(n=300, models=3, seed=2)
+    pair = udr(codes[:2], kls[:2], correlation=method)
+    assert pair["reasons"] == [None, None]
+    for broken_codes, broken_kl, reason in [
+            (codes[2], np.zeros(4), NO_ACTIVE),
+            (np.ones_like(codes[2]), kls[2], "codes are constant"),
+            (np.where(np.eye(300, 4, dtype=bool), np.nan, codes[2]), kls[2], "not finite")]:
+        result = udr([*codes[:2], broken_codes], [*kls[:2], broken_kl], correlation=method)
+        # the two sound seeds score exactly what they score between themselves
+        assert result["model_scores"][:2] == pair["model_scores"]
+        assert np.isnan(result["model_scores"][2]) and reason in result["reasons"][2]
+        alone = udr([codes[0], broken_codes], [kls[0], broken_kl], correlation=method)
+        assert np.isnan(alone["model_scores"]).all()
+        assert alone["reasons"][0].startswith("no other seed")
+
+
+def test_spearman_on_dead_latents_warns_nothing_and_one_live_latent_matches_itself():
+    codes, kls = group(n=200, models=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy warns on constant inputs; none reach it
+        assert min(udr(codes, kls, correlation="spearman")["model_scores"]) > 0.85
+        z = np.random.default_rng(0).normal(size=(200, 1))
+        one = [np.hstack([z, np.zeros((200, 1))]), np.hstack([np.zeros((200, 1)), -2 * z])]
+        result = udr(one, [np.array([1.0, 0.0]), np.array([0.0, 1.0])], correlation="spearman")
+    assert result["model_scores"] == pytest.approx([1.0, 1.0])  # |ρ| = 1 between the live ones

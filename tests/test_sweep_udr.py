@@ -118,6 +118,31 @@ def test_two_seeds_give_udr_per_model_idempotent_and_a_third_seed_recomputes(
     assert set(udr_files(out)) - set(first) == new
 
 
+def test_a_smoke_group_without_active_latents_is_undefined_with_its_reason_and_exits_0(
+        tmp_path, one_thread, capsys):
+    # beta 1000 drives every latent to the prior within 30 steps; beta 2 keeps active ones
+    out = tmp_path / "results"
+    args = ["beta_vae" if arg == "vae" else arg for arg in SWEEP[:-1]]  # with the report
+    assert main([*args, "--betas", "2", "1000", "--num-seeds", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "UDR: 2 configuration group(s) (2 computed" in printed and "FAILED" not in printed
+    results = pd.read_csv(out / "results.csv").set_index("hparams.beta")
+    dead = results.loc[1000.0]
+    assert (dead["active_units"] == 0).all()  # the premise: no active latent
+    assert dead["udr.model_score"].isna().all()
+    assert dead["udr.reason"].str.startswith("no active latent").all()
+    assert dead["nan_columns"].str.contains("udr.model_score").all()
+    assert results.loc[2.0, "udr.model_score"].between(0, 1).all()
+    summary = pd.read_csv(out / "summary.csv").set_index("hparams.beta")
+    assert summary.loc[1000.0, "udr.model_score.finite"] == 0  # shown as "– (0/2)"
+    assert summary.loc[2.0, "udr.model_score.finite"] == 2
+    report = (out / "report.md").read_text()
+    assert "beta_vae(beta=1000), seed 0: udr: no active latent" in report
+    for run_id in dead["run_id"]:  # stored, not failed: the undefined pair is null
+        record = json.loads(next((out / "models" / run_id / "evals").glob("udr-*")).read_text())
+        assert record["result"]["group"]["pairwise"] == [[0.0, None], [None, 0.0]]
+
+
 def test_report_says_udr_needs_two_seeds(tmp_path, one_thread, capsys):
     out = tmp_path / "results"
     assert main([*SWEEP[:-1], "--out", str(out)]) == 0  # one seed, with the report

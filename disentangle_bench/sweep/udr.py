@@ -24,6 +24,9 @@ UDR scores a *group* of trained models, so it lives here, above the store, not i
   The result also keeps the pairwise matrix and the member's index in it.
 * A model without a posterior (the deterministic AE) has no KL per latent: its group's records
   are written with ``model_score`` NaN and a ``reason`` (the table counts it as undefined).
+  So is a degenerate member (no active latent, constant or non-finite codes; ``metrics.udr``
+  says which), and a member whose every other seed is degenerate; the group's other members
+  take the median over their defined pairs (``pairwise`` holds null for an undefined pair).
 """
 
 from __future__ import annotations
@@ -93,8 +96,8 @@ def group_udr(dataset: Any, posteriors: Sequence[Posterior], *, seed: int = 0,
               kl_threshold: float = 0.01) -> dict[str, Any]:
     """UDR of a group given each member's ``posterior(observations) -> (mean, logvar)``: every
     member encodes the same ``num_train`` observations of ``dataset`` (drawn with
-    ``default_rng(seed)``); returns ``metrics.udr``'s ``{"model_scores", "pairwise"}`` plus
-    ``"kl"`` (each member's KL per latent)."""
+    ``default_rng(seed)``); returns ``metrics.udr``'s ``{"model_scores", "pairwise",
+    "reasons"}`` plus ``"kl"`` (each member's KL per latent)."""
     from ..metrics import kl_to_standard_normal, udr
 
     observations = dataset.sample_observations(int(num_train), np.random.default_rng(seed))
@@ -175,15 +178,17 @@ def _compute_group(store: RunStore, members: list[str], evaluation: EvalSpec,
     models = [load(m) for m in members]
     if not all(getattr(m, "has_posterior", True) for m in models):
         scores: list[float] = [math.nan] * len(members)
-        reason, pairwise = "no posterior (KL per latent undefined): UDR needs a VAE", None
+        reasons = ["no posterior (KL per latent undefined): UDR needs a VAE"] * len(members)
+        pairwise = None
     else:
         dataset = get_dataset(train["dataset"], **train.get("dataset_kwargs", {}))
         result = group_udr(dataset, [m.posterior for m in models], seed=seed, **protocol)
-        scores, reason, pairwise = result["model_scores"], None, result["pairwise"]
+        scores, reasons = result["model_scores"], result["reasons"]
+        pairwise = [[None if math.isnan(v) else v for v in row] for row in result["pairwise"]]
     seconds = time.perf_counter() - started
     environment = environment_summary()
     for index, member in enumerate(members):
-        score = scores[index]
+        score, reason = scores[index], reasons[index]
         record = {"scores": {"model_score": None if math.isnan(score) else float(score),
                              **({"reason": reason} if reason else {})},
                   "protocol": evaluation.protocol, "seconds": seconds / len(members),
