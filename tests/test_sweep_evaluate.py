@@ -263,6 +263,42 @@ def test_a_pickle_bearing_encoder_file_is_refused_with_one_line(store, tmp_path,
     code = main(["evaluate", str(store), "--encoder", str(path), "--dataset", "tiny"])
     line = _one_error_line(capsys.readouterr().err)
     assert code == 2 and line.startswith(f"error: refusing to load {path}")
+    assert "a torch.save file" in line and "torch.export.save" in line
+
+
+def test_an_export_archive_of_any_file_name_loads_without_a_word_on_stderr(store, tmp_path,
+                                                                           capfd):
+    from disentangle_bench.sweep.evaluate import export_archive_problem, load_exported_encoder
+
+    encoder = _vae_encoder(store)
+    path = tmp_path / "encoder.bin"  # torch 2.14 logs a warning for a path not ending in .pt2
+    torch.export.save(torch.export.export(encoder, (torch.zeros(2, 1, 16, 16),)), str(path))
+    capfd.readouterr()
+    assert export_archive_problem(path) is None
+    observations = np.random.default_rng(0).random((2, 1, 16, 16), dtype=np.float32)
+    codes = load_exported_encoder(path)(observations)
+    np.testing.assert_array_equal(codes, _numpy(encoder)(observations))
+    assert capfd.readouterr().err == ""
+
+
+def test_a_zip_without_an_exported_program_is_refused_before_torch_reads_it(tmp_path,
+                                                                            monkeypatch):
+    from disentangle_bench.sweep import evaluate
+    from disentangle_bench.training import UnsafeFileError
+
+    def never(*args, **kwargs):
+        raise AssertionError("torch.export.load was called")
+
+    monkeypatch.setattr(torch.export, "load", never)
+    path = tmp_path / "archive.pt2"
+    with zipfile.ZipFile(path, "w") as archive:  # pt2's format record, but no program
+        archive.writestr("archive/archive_format", "pt2")
+        archive.writestr("archive/data/weights/weight_0", b"0")
+    with pytest.raises(UnsafeFileError, match="not a torch.export archive \\(a zip without"):
+        evaluate.load_exported_encoder(path)
+    path.write_text("not a zip")
+    with pytest.raises(UnsafeFileError, match="not a torch.export archive"):
+        evaluate.load_exported_encoder(path)
 
 
 def test_an_export_archive_with_pickled_objects_is_refused(store, tmp_path, capsys):

@@ -333,8 +333,6 @@ def load_exported_encoder(path: Path | str, *,
     ``(mean, logvar)``). Export it with a dynamic batch dimension. Raises
     ``training.UnsafeFileError`` (one line) for a file that is not such an archive or that
     would need pickled code to load."""
-    import zipfile
-
     import torch
 
     from ..training import UnsafeFileError
@@ -345,19 +343,12 @@ def load_exported_encoder(path: Path | str, *,
     if expected_sha256 is not None and file_sha256(path) != expected_sha256:
         raise UnsafeFileError(f"{path} changed since it was scored (SHA-256 differs); score it "
                               f"again with evaluate --encoder")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise UnsafeFileError(f"refusing to load {path}: not a torch.export archive ({error}); "
-                              f"save the encoder with torch.export.save") from None
-    pickled = [n for n in names if Path(n).name.startswith(_PICKLED_MEMBERS)]
-    if pickled:
-        raise UnsafeFileError(f"refusing to load {path}: it holds pickled Python objects "
-                              f"({pickled[0]}), which would execute code to load")
-    try:
-        with _weights_only_torch_load():
-            program = torch.export.load(str(path))
+    problem = export_archive_problem(path)
+    if problem:
+        raise UnsafeFileError(f"refusing to load {path}: {problem}")
+    try:  # a file object: torch logs a warning for a path not ending in .pt2
+        with _weights_only_torch_load(), _quiet_torch_export(), path.open("rb") as file:
+            program = torch.export.load(file)
     except Exception as error:  # noqa: BLE001 - any failure is one line naming the file
         text = str(error).strip().splitlines()
         reason = text[0] if text else type(error).__name__
@@ -375,6 +366,57 @@ def load_exported_encoder(path: Path | str, *,
         return output.detach().float().cpu().numpy()
 
     return represent
+
+
+#: What torch.export.save writes: from torch 2.8 a pt2 archive (``<root>/archive_format`` =
+#: ``pt2`` and ``<root>/models/<name>.json``); before, top-level ``version`` and this program.
+_ARCHIVE_FORMAT, _MODELS_DIR, _LEGACY_PROGRAM = "archive_format", "models/", \
+    "serialized_exported_program.json"
+_SAVE_HINT = "save the encoder with torch.export.save"
+
+
+def export_archive_problem(path: Path | str) -> str | None:
+    """Why ``path`` is not an archive of ``torch.export.save`` that loads without pickled code
+    (one line), or None. Read from the zip's directory and its ``archive_format`` record
+    alone, before torch sees the file: a ``torch.save`` file (a zip too, of pickles) never
+    reaches ``torch.export.load``."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            formats = {n: archive.read(n).strip() for n in names
+                       if n.count("/") == 1 and n.endswith(f"/{_ARCHIVE_FORMAT}")}
+    except (zipfile.BadZipFile, OSError) as error:
+        return f"not a torch.export archive ({error}); {_SAVE_HINT}"
+    pickled = [n for n in names if Path(n).name.startswith(_PICKLED_MEMBERS)]
+    if pickled:
+        return (f"it holds pickled Python objects ({pickled[0]}), which would execute code "
+                f"to load")
+    roots = [n.split("/")[0] for n, value in formats.items() if value == b"pt2"]
+    if _LEGACY_PROGRAM in names or any(n.startswith(f"{root}/{_MODELS_DIR}") and
+                                       n.endswith(".json") for root in roots for n in names):
+        return None
+    kind = "a torch.save file" if any(n.endswith("data.pkl") for n in names) else "a zip"
+    return (f"not a torch.export archive ({kind} without an exported program: no "
+            f"{_ARCHIVE_FORMAT} 'pt2' with {_MODELS_DIR}*.json); {_SAVE_HINT}")
+
+
+@contextlib.contextmanager
+def _quiet_torch_export() -> Iterator[None]:
+    """torch.export's loggers say nothing below ERROR in the block: a file it cannot load is
+    refused with one line, not its warnings and tracebacks (torch 2.14 logs ~20 lines)."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("torch.export", "torch._export")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 @contextlib.contextmanager
