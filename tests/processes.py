@@ -78,6 +78,14 @@ def wait_until(ready: Callable[[], bool], what: str, process: subprocess.Popen |
         time.sleep(POLL_SECONDS)
 
 
+def wait_for_exit(process: subprocess.Popen, timeout: float = HANG_SECONDS) -> int:
+    """``process.wait()``, failing the test if it still runs after ``timeout`` (a hang)."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout:.0f} s: {process.args}")
+
+
 def group_members(pgid: int) -> dict[int, str]:
     """The live (not zombie) processes of group ``pgid``: pid -> command line."""
     members = {}

@@ -61,14 +61,14 @@ def test_bad_argument_is_one_line_exit_2_before_training(case, tmp_path, monkeyp
 
 def test_bad_argument_in_a_real_process(tmp_path):
     """The installed entry point: exit status 2 and one stderr line."""
-    import subprocess
     import sys
     from pathlib import Path
 
+    from processes import run
+
     script = Path(__file__).resolve().parents[1] / "run_benchmark.py"
-    done = subprocess.run([sys.executable, str(script), "--betas", "-4", "--dataset", "tiny",
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
-                          timeout=120)
+    done = run([sys.executable, str(script), "--betas", "-4", "--dataset", "tiny",
+                "--out", str(tmp_path / "out")])
     assert done.returncode == EXIT_USAGE
     assert len(done.stderr.strip().splitlines()) == 1 and "beta" in done.stderr
     assert done.stdout == "" and not (tmp_path / "out").exists()

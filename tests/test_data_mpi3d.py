@@ -1,13 +1,13 @@
 """The MPI3D loaders on files written in the published format (np.savez of ``images``)."""
 
 import pickle
-import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
 import realformat as rf
+from processes import run
 
 from disentangle_bench.data import DatasetError, files, get_dataset
 from disentangle_bench.data.mpi3d import MPI3DReal, MPI3DToy
@@ -138,8 +138,9 @@ def test_sampling_never_reads_the_whole_file(tmp_path):
         assert batch.shape == (64, 3, 64, 64)
         print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
     """)
-    grown = int(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                               text=True).stdout.split()[-1])
+    done = run([sys.executable, "-c", script])
+    assert done.returncode == 0, done.stderr
+    grown = int(done.stdout.split()[-1])
     assert path.stat().st_size > 5e9
     assert grown < 256e6, f"peak memory grew by {grown / 1e6:.0f} MB"
 

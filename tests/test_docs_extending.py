@@ -4,9 +4,10 @@ temporary target, not this environment)."""
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+from processes import run
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "extending.md"
@@ -46,8 +47,7 @@ def test_every_example_in_extending_md_runs(tmp_path):
         else:
             raise AssertionError(f"a {kind} block without '# file:' cannot be run")
         for command in commands:
-            done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True,
-                                  text=True, timeout=600)
+            done = run(command, cwd=tmp_path, env=env)
             assert done.returncode == 0, f"{command[-1][:200]}\n{done.stdout}\n{done.stderr}"
             ran += 1
     assert ran >= 9

@@ -6,6 +6,10 @@ started here on 127.0.0.1, the sweep driven through ``run_benchmark.py --executo
   checkpoint, and the sweep completes with each run exactly once and the same table;
 * a wrong scheduler address: one clear error line within a few seconds, non-zero exit;
 * a task that keeps killing its worker is bounded by ``--retries`` and recorded as failed.
+
+Every process started here runs in its own process group, killed when its test (or the
+cluster fixture) is done, pass or fail; waits are bounded only by a hang deadline
+(``tests/processes.py``).
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from processes import HANG_SECONDS, kill_group, run, started, wait_for_exit
 
 pytest.importorskip("distributed", reason="the dask extra is not installed: pip install -e .[dask]")
 
@@ -37,7 +43,6 @@ BUDGET = ["--dataset", "tiny", "--architecture", "mlp", "--latent-dim", "4", "--
 GRID = [*BUDGET, "--models", "beta_vae", "--betas", "1", "4", "--seeds", "0"]
 METRICS = ["--metrics", "mig", "--protocol", "mig.num_train=1000"]
 TIMING_COLUMNS = ("seconds", "train_seconds", "metrics_seconds")
-SWEEP_TIMEOUT = 240  # seconds: a hung sweep fails the test instead of blocking CI
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -58,15 +63,18 @@ def cli_command(out: Path | str, *extra: str, quiet: bool = True) -> list[str]:
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
-def run_cli(out: Path | str, *extra: str, timeout: float = SWEEP_TIMEOUT,
-            cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_command(out, *extra), cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+def run_cli(out: Path | str, *extra: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return run(cli_command(out, *extra), cwd=cwd, env=ENV)
 
 
-def start_cli(out: Path, *extra: str, quiet: bool = True) -> subprocess.Popen:
-    return subprocess.Popen(cli_command(out, *extra, quiet=quiet), cwd=REPO, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@contextmanager
+def start_cli(out: Path, log: Path, *extra: str, quiet: bool = True) -> Iterator[subprocess.Popen]:
+    """The sweep in its own process group (killed on leaving), stderr to the file ``log`` (a
+    pipe that nobody reads while the test polls could fill and block the sweep)."""
+    with log.open("w") as stderr, started(cli_command(out, *extra, quiet=quiet), cwd=REPO,
+                                          env=ENV, stdout=subprocess.DEVNULL,
+                                          stderr=stderr) as process:
+        yield process
 
 
 def comparable(out: Path) -> pd.DataFrame:
@@ -115,27 +123,24 @@ class DaskCluster:
                            "--local-directory", str(self.log_dir / f"scratch-{name}")])
 
     def client(self) -> Client:
-        return Client(self.address, timeout=60)
+        return Client(self.address, timeout=HANG_SECONDS)
 
     def wait_for_workers(self, count: int) -> None:
         with self.client() as client:
-            client.wait_for_workers(count, timeout=90)
+            client.wait_for_workers(count, timeout=HANG_SECONDS)
 
     def kill(self, name: str) -> None:
+        """SIGKILL the worker ``name`` and every process of its group."""
         process = self.processes[name]
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+        kill_group(process.pid)
+        wait_for_exit(process)
 
     def close(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            if process.poll() is None:
-                process.terminate()
+        """Kill every process group of the cluster (a test cluster keeps nothing to save)."""
         for process in self.processes.values():
-            try:
-                process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            kill_group(process.pid)
+        for process in self.processes.values():
+            wait_for_exit(process)
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
@@ -166,8 +171,7 @@ def test_help_lists_dask_options_without_importing_dask():
     code = ("import sys; from disentangle_bench.cli import build_parser; "
             "text = build_parser().format_help(); "
             "print('--scheduler' in text, '--retries' in text, 'distributed' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, timeout=120)
+    result = run([sys.executable, "-c", code], cwd=REPO)
     assert result.stdout.split() == ["True", "True", "False"], result.stderr
 
 
@@ -207,29 +211,30 @@ def worker_running(client: Client, run_id: str) -> str | None:
 
 
 def test_killed_worker_run_resumes_and_sweep_completes(cluster, reference, tmp_path):
-    sweep = start_cli(tmp_path, "--executor", "dask", "--scheduler", cluster.address, quiet=False)
-    store = RunStore(tmp_path)
+    out, log = tmp_path / "store", tmp_path / "sweep.log"
+    store = RunStore(out)
     killed = victim = None
-    deadline = time.monotonic() + SWEEP_TIMEOUT
-    try:
-        with cluster.client() as client:
-            while killed is None and sweep.poll() is None and time.monotonic() < deadline:
-                victim = run_being_trained(store)
-                name = worker_running(client, victim) if victim else None
-                if name is not None:
-                    cluster.kill(name)
-                    killed = name
-                time.sleep(0.05)
-        stdout, stderr = sweep.communicate(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-        if killed is not None:  # leave the shared cluster as it was
-            cluster.start_worker(killed)
+    deadline = time.monotonic() + HANG_SECONDS
+    with start_cli(out, log, "--executor", "dask", "--scheduler", cluster.address,
+                   quiet=False) as sweep:
+        try:
+            with cluster.client() as client:
+                while killed is None and sweep.poll() is None and time.monotonic() < deadline:
+                    victim = run_being_trained(store)
+                    name = worker_running(client, victim) if victim else None
+                    if name is not None:
+                        cluster.kill(name)
+                        killed = name
+                    time.sleep(0.05)
+            wait_for_exit(sweep)
+        finally:
+            if killed is not None:  # leave the shared cluster as it was
+                cluster.start_worker(killed)
+    stderr = log.read_text()
     assert killed is not None, "no run was seen mid-training: the runs finished too fast"
     assert sweep.returncode == 0, stderr + cluster.logs()
-    assert_complete(comparable(tmp_path), reference)
-    actions = json.loads((tmp_path / "sweep.json").read_text())["summary"]["actions"]
+    assert_complete(comparable(out), reference)
+    actions = json.loads((out / "sweep.json").read_text())["summary"]["actions"]
     assert sorted(actions) == sorted(reference["run_id"])
     # the sweep bar counted each run once, whichever worker (or how many) ran it
     bar = re.findall(r"sweep:.*?(\d+)/(\d+)", stderr)
@@ -244,7 +249,7 @@ def test_killed_worker_run_resumes_and_sweep_completes(cluster, reference, tmp_p
 def test_unreachable_scheduler_is_one_clear_line(tmp_path):
     address = f"tcp://{LOOPBACK}:{free_port()}"  # nothing listens there
     result = run_cli(tmp_path, "--executor", "dask", "--scheduler", address,
-                     "--scheduler-timeout", "2", timeout=90)
+                     "--scheduler-timeout", "2")
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode != 0
     assert len(lines) == 1, result.stderr
@@ -308,8 +313,7 @@ def test_missing_dask_extra_is_one_clear_line(tmp_path):
             "from disentangle_bench.cli import main; sys.exit(main(sys.argv[1:]))")
     command = [sys.executable, "-c", code, *GRID, *METRICS, "--out", str(tmp_path), "--quiet",
                "--executor", "dask"]
-    result = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True,
-                            timeout=90)
+    result = run(command, cwd=REPO, env=ENV)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         'error: the dask executor needs dask.distributed: pip install -e ".[dask]"']

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from processes import HANG_SECONDS, run
 
 from disentangle_bench.sweep import load_results
 from disentangle_bench.sweep.executors import executor_class
@@ -32,7 +33,7 @@ def run_cli(out: Path, *extra: str) -> subprocess.CompletedProcess:
     # both paths get the same thread count (OMP_NUM_THREADS is every run's count when set): the
     # thread count changes the last digits
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    return run(command, cwd=REPO, env=env)
 
 
 def comparable(out: Path) -> pd.DataFrame:
@@ -52,7 +53,7 @@ def test_pool_workers_are_limited_to_their_share_of_threads():
     threads = threads_per_job(2, cores=4)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(threads,)) as pool:
-        seen = set(pool.map(_torch_threads, range(4)))
+        seen = set(pool.map(_torch_threads, range(4), timeout=HANG_SECONDS))
     assert seen == {2}
 
 

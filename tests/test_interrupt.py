@@ -23,7 +23,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from processes import HANG_SECONDS, alive, group_members, listed, needs_proc, started, wait_until
+from processes import (
+    alive,
+    group_members,
+    listed,
+    needs_proc,
+    started,
+    wait_for_exit,
+    wait_until,
+)
 
 from disentangle_bench.cli import EXIT_INTERRUPTED
 from disentangle_bench.sweep.store import LOCK
@@ -71,14 +79,6 @@ def _wait_for_training(process: subprocess.Popen, out: Path, count: int) -> None
     wait_until(lambda: len(_checkpoints(out)) >= count, f"checkpoint of {count} run(s)", process)
 
 
-def _finish(process: subprocess.Popen) -> None:
-    """Wait for the exit; only a hang reaches the deadline."""
-    try:
-        process.wait(timeout=HANG_SECONDS)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"still running {HANG_SECONDS:.0f} s after SIGINT")
-
-
 def _checkpoint(path: Path) -> dict:
     import torch
 
@@ -95,7 +95,7 @@ def test_first_ctrl_c_stops_the_queue_and_checkpoints_running_runs(jobs, tmp_pat
     with _sweep(out, "--jobs", jobs) as (process, log):
         _wait_for_training(process, out, int(jobs))
         os.kill(process.pid, signal.SIGINT)
-        _finish(process)
+        wait_for_exit(process)
     stderr = log.read_text()
     assert process.returncode == EXIT_INTERRUPTED, stderr
     assert "finished runs are stored" in stderr
@@ -122,7 +122,7 @@ def test_second_ctrl_c_exits_at_once(tmp_path):
         os.kill(process.pid, signal.SIGINT)
         wait_until(lambda: STOP_LINE in log.read_text(), "stop line", process)
         os.kill(process.pid, signal.SIGINT)
-        _finish(process)
+        wait_for_exit(process)
         left = group_members(process.pid)
     assert process.returncode == EXIT_INTERRUPTED, log.read_text()
     assert "finished runs are stored" in log.read_text()
@@ -139,7 +139,7 @@ def test_ctrl_c_to_the_group_leaves_no_process_of_it(tmp_path):
         _wait_for_training(process, out, 2)
         before = group_members(process.pid)
         os.killpg(process.pid, signal.SIGINT)
-        _finish(process)
+        wait_for_exit(process)
         left = group_members(process.pid)
         unreaped = {pid for pid in before if listed(pid)} - {process.pid}
     assert process.returncode == EXIT_INTERRUPTED, log.read_text()
@@ -160,7 +160,7 @@ def test_sigkill_of_the_parent_takes_its_workers(tmp_path):
         members = set(group_members(process.pid)) - {process.pid}
         assert len(_workers(process.pid)) == 2
         os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        wait_for_exit(process)
         wait_until(lambda: not alive(members), "exit of the workers")
         assert group_members(process.pid) == {}
     assert process.returncode == -signal.SIGKILL
@@ -184,8 +184,7 @@ def test_watchdog_alone_ends_a_worker_whose_parent_died():
     with started([sys.executable, "-c", WATCHED_POOL], cwd=ROOT, env=ENV,
                  stdout=subprocess.PIPE, text=True) as process:
         worker = int(process.stdout.readline())
-        process.wait(timeout=HANG_SECONDS)
-        assert process.returncode == -signal.SIGKILL
+        assert wait_for_exit(process) == -signal.SIGKILL
         wait_until(lambda: not alive({worker}), "exit of the orphaned worker")
 
 
@@ -195,7 +194,7 @@ def test_ctrl_c_stops_a_dask_local_cluster_sweep(tmp_path):
     with _sweep(out, "--executor", "dask", "--jobs", "2") as (process, log):
         _wait_for_training(process, out, 1)
         os.kill(process.pid, signal.SIGINT)
-        _finish(process)
+        wait_for_exit(process)
     stderr = log.read_text()
     assert process.returncode == EXIT_INTERRUPTED, stderr
     assert "cancelling" in stderr and "finished runs are stored" in stderr

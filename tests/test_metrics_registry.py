@@ -1,10 +1,10 @@
 import json
 import math
-import subprocess
 import sys
 
 import numpy as np
 import pytest
+from processes import run
 
 from disentangle_bench.data import get_dataset
 from disentangle_bench.metrics import (
@@ -129,5 +129,6 @@ def test_bad_overrides_are_rejected(tiny):
 
 def test_importing_metrics_does_not_import_torch():
     code = "import sys, disentangle_bench.metrics; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run([sys.executable, "-c", code])
+    assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

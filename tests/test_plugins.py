@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from processes import run
 
 from disentangle_bench.data import get_dataset, register_dataset, unregister_dataset
 from disentangle_bench.data.tiny import TinySquares
@@ -63,8 +64,7 @@ def _write_plugin(directory: Path, version: str = "0.3", name: str = "mybench_pl
 def _cli(args: list[str], pythonpath: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pythonpath), str(ROOT)]),
            "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, str(ROOT / "run_benchmark.py"), *args],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    return run([sys.executable, str(ROOT / "run_benchmark.py"), *args], cwd=cwd, env=env)
 
 
 SWEEP = ["--plugin", "mybench_plugin", "--models", "l1_vae", "--preset", "smoke", "--dataset",

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import processes
 import pytest
 
 from disentangle_bench.metrics import metric_spec
@@ -29,9 +30,9 @@ RUN_FILES = ("config.json", "trained.json", "train_log.csv", "artifacts.npz")
 
 
 
-def run_benchmark(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "run_benchmark.py"), *argv], cwd=REPO,
-                          env=ENV, capture_output=True, text=True, timeout=timeout)
+def run_benchmark(*argv: str) -> subprocess.CompletedProcess:
+    return processes.run([sys.executable, str(REPO / "run_benchmark.py"), *argv], cwd=REPO,
+                         env=ENV)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,9 @@
 """Resume after SIGKILL: a sweep killed mid-run and re-run retrains nothing that had finished,
 resumes the interrupted run from its checkpoint, never reads a half-written file as valid, and
-ends with exactly the table of an uninterrupted sweep."""
+ends with exactly the table of an uninterrupted sweep.
+
+The kill point is read from the store's files; the waits are bounded only by a hang deadline,
+and every command's process group is killed when the test is done (``tests/processes.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
+from processes import kill_group, run, started, wait_until
 
 from disentangle_bench.sweep import RunStatus, RunStore, load_results
 
@@ -34,16 +37,6 @@ def comparable(out: Path) -> pd.DataFrame:
     return frame.sort_values("run_id").reset_index(drop=True)
 
 
-def kill_when(process: subprocess.Popen, ready, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert process.poll() is None, "the sweep ended before it could be killed"
-        assert time.monotonic() < deadline, "the sweep never reached the kill point"
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-
-
 def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     out = tmp_path / "killed"
     store = RunStore(out)
@@ -55,9 +48,12 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
                    and any((store.model_dir(r) / "checkpoint").glob("*"))]
         return len(finished) >= 1 and len(started) >= 1
 
-    process = subprocess.Popen(command(out), cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    kill_when(process, first_finished_second_checkpointed)
+    with started(command(out), cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL) as process:
+        wait_until(first_finished_second_checkpointed, "finished run beside a checkpointed one",
+                   process)
+        kill_group(process.pid)
+        process.wait()
     assert process.returncode == -signal.SIGKILL
 
     # nothing half-written reads as finished: every run is finished (valid) or incomplete
@@ -68,8 +64,7 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     stamps = {p: p.stat().st_mtime_ns for r in finished
               for p in store.model_dir(r).rglob("*") if p.is_file() and p.name != ".lock"}
 
-    resumed = subprocess.run(command(out), cwd=REPO, env=ENV, capture_output=True, text=True,
-                             timeout=300)
+    resumed = run(command(out), cwd=REPO, env=ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"{len(finished)} cached" in resumed.stdout
     assert "resumed" in resumed.stdout  # the interrupted run continued from its checkpoint
@@ -77,8 +72,7 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
     reference = tmp_path / "uninterrupted"
-    clean = subprocess.run(command(reference), cwd=REPO, env=ENV, capture_output=True, text=True,
-                           timeout=300)
+    clean = run(command(reference), cwd=REPO, env=ENV)
     assert clean.returncode == 0, clean.stderr[-3000:]
     pd.testing.assert_frame_equal(comparable(out), comparable(reference), check_exact=True)
     pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"),
