@@ -1,5 +1,6 @@
 import itertools
 import math
+import warnings
 
 import numpy as np
 import property_suite as ps
@@ -93,3 +94,18 @@ def test_too_small_training_sample_is_nan_with_reason():
     assert math.isnan(result["mean_test_accuracy"]) and "100" in result["reason"]
     with pytest.raises(ValueError, match="predictor"):
         downstream_task(ftr, ctr, fte, cte, sizes=(10,), predictor="svm")
+
+
+def test_the_logistic_predictor_is_spelled_out_so_scikit_learn_warns_nothing():
+    from sklearn.exceptions import ConvergenceWarning
+
+    from disentangle_bench.metrics.downstream import make_predictor
+
+    ftr, ctr, fte, cte = small_problem()
+    model = make_predictor("logistic_regression_cv", 0)
+    with warnings.catch_warnings():  # scikit-learn >= 1.8 warns about its default changes
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # lbfgs at 100 iterations, as dlib
+        model.fit(ctr, ftr[:, 0])
+        downstream_task(ftr, ctr, fte, cte, sizes=(20, 60))  # only convergence is hushed
+    assert model.get_params()["scoring"] == "accuracy"  # 1.11 changes the default

@@ -32,8 +32,9 @@ def make_predictor(name: str, seed: int):
 
     - ``"logistic_regression_cv"``: ``LogisticRegressionCV(Cs=10, cv=KFold(n_splits=5))``
       (unshuffled folds), the other values scikit-learn's current defaults (lbfgs, multinomial,
-      l2, max_iter 100, accuracy to pick C); the study ran on scikit-learn < 0.22, whose
-      one-vs-rest default differs slightly.
+      l2, max_iter 100, accuracy to pick C; the penalty and the scoring are passed explicitly,
+      so scikit-learn's announced default changes cannot move the score); the study ran on
+      scikit-learn < 0.22, whose one-vs-rest default differs slightly.
     - ``"gbt"``: ``GradientBoostingClassifier()`` defaults (100 stages, depth 3, lr 0.1), seeded.
     - ``"gbt_fast"``: a named deviation for CPU budgets, ``HistGradientBoostingClassifier`` with
       the same 100 iterations / depth 3 / lr 0.1 (255 bins, no early stopping, one thread), as
@@ -45,7 +46,8 @@ def make_predictor(name: str, seed: int):
 
     if name == "logistic_regression_cv":
         return LogisticRegressionCV(Cs=10, cv=KFold(n_splits=5), max_iter=100, tol=1e-4,
-                                    random_state=seed)
+                                    random_state=seed, scoring="accuracy",
+                                    **_logistic_cv_l2(LogisticRegressionCV))
     if name == "gbt":
         return GradientBoostingClassifier(n_estimators=100, learning_rate=0.1, max_depth=3,
                                           random_state=seed)
@@ -57,15 +59,33 @@ def make_predictor(name: str, seed: int):
     raise ValueError(f"unknown predictor {name!r}; use one of {', '.join(PREDICTORS)}")
 
 
+def _logistic_cv_l2(estimator: type) -> dict:
+    """The l2 penalty spelled as this scikit-learn wants it: once ``penalty`` is deprecated
+    (1.8) or gone, ``l1_ratios=(0.0,)``, with the new fitted attributes where offered (only
+    ``predict`` is used); before, nothing (l2 is the default; ``l1_ratios`` would warn).
+    Spelled out, no FutureWarning is raised and a future default cannot change the penalty."""
+    import inspect
+
+    parameters = inspect.signature(estimator).parameters
+    penalty = parameters.get("penalty")
+    if penalty is not None and penalty.default != "deprecated":
+        return {}
+    return {"l1_ratios": (0.0,), **({"use_legacy_attributes": False}
+                                    if "use_legacy_attributes" in parameters else {})}
+
+
 def fit_predictor(name: str, x: np.ndarray, y: np.ndarray, seed: int):
-    """A fitted predictor (a constant one if ``y`` holds one class), OpenMP single-threaded."""
+    """A fitted predictor (a constant one if ``y`` holds one class), fitted with one BLAS and
+    one OpenMP thread: parallelism comes from fitting in separate processes (``n_jobs``), and
+    idle threads spinning on busy cores made LogisticRegressionCV 20-50x slower."""
+    from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
     if len(np.unique(y)) < 2:
         return _Constant().fit(x, y)
     model = make_predictor(name, seed)
-    with threadpool_limits(limits=1, user_api="openmp"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence / tiny-fold warnings at 10 points
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # lbfgs at 100 iterations, as dlib
         model.fit(x, y)
     return model
 
@@ -76,7 +96,7 @@ def _accuracies(predictor, x_train, y_train, x_test, y_test, seed) -> tuple[floa
     model = fit_predictor(predictor, x_train, y_train, seed)
     # predicting single-threaded too: HistGradientBoosting's OpenMP threads spinning on busy
     # cores made the cpu preset's predictions 20x slower than the fits (issue 21)
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with threadpool_limits(limits=1):
         return (float(np.mean(model.predict(x_train) == y_train)),
                 float(np.mean(model.predict(x_test) == y_test)))
 

@@ -41,13 +41,14 @@ def continuous_discrete_nmi(factors: np.ndarray, codes: np.ndarray, *, n_neighbo
 def _cross_entropy(x: np.ndarray, y: np.ndarray) -> float:
     """Training log loss of InfoMEC's probe: unpenalised multinomial logistic regression with
     balanced class weights (lbfgs, tol 1e-4, 100 iterations), fitted and scored on the sample."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
 
     model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs", tol=1e-4,
                                max_iter=100, fit_intercept=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # lbfgs stopping at 100 iterations, as the reference
+    with warnings.catch_warnings():  # lbfgs stopping at 100 iterations, as the reference
+        warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(x, y)
     return float(log_loss(y, model.predict_proba(x), labels=model.classes_))
 
