@@ -58,6 +58,13 @@ def started(command: list[str], **options) -> Iterator[subprocess.Popen]:
             process.wait()
 
 
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test sends SIGINT: SIGINT's default action, whatever
+    this process inherited (a shell starts background jobs with SIGINT ignored, and a Python
+    started so installs no Ctrl-C handler: the child would never see the test's SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def kill_group(pgid: int) -> None:
     """SIGKILL every process of the group ``pgid`` (none left is fine)."""
     try:

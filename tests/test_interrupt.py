@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from processes import (
     alive,
+    default_sigint,
     group_members,
     listed,
     needs_proc,
@@ -61,8 +62,8 @@ def _sweep(out: Path, *options: str,
     """The long sweep in its own process group, killed on leaving; stderr goes to the log."""
     log = out.parent / "stderr.txt"
     with log.open("w") as stderr, started(_command(out, *options, entry=entry), cwd=ROOT,
-                                          env=ENV, stdout=subprocess.DEVNULL,
-                                          stderr=stderr) as process:
+                                          env=ENV, stdout=subprocess.DEVNULL, stderr=stderr,
+                                          preexec_fn=default_sigint) as process:
         yield process, log
 
 
