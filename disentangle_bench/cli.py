@@ -491,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="any hyperparameter grid, e.g. annealed_vae.iteration_threshold=1000")
     seeds = grid.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", nargs="+", type=int, metavar="S",
-                       help="training seeds (default: 0)")
+                       help="training seeds (default: 0 .. N-1 with the preset's N: "
+                            + ", ".join(f"{p.name} {p.seeds}" for p in PRESETS.values()) + ")")
     seeds.add_argument("--num-seeds", type=int, metavar="N", help="seeds 0 .. N-1")
 
     budget = parser.add_argument_group("data and training budget (default: the preset's)")
@@ -634,9 +635,11 @@ def build_request(args: argparse.Namespace) -> Any:
         if not key or not value or key in dataset_kwargs:
             raise UsageError(f"--dataset-option expects distinct KEY=VALUE, got {text!r}")
         dataset_kwargs[key] = parse_value(value)
-    seeds = list(range(args.num_seeds)) if args.num_seeds else (args.seeds or [0])
+    preset = get_preset(args.preset)
+    seeds = (list(range(args.num_seeds)) if args.num_seeds
+             else args.seeds or list(range(preset.seeds)))
     return SweepRequest(
-        models=models, preset=get_preset(args.preset), grids=grids,
+        models=models, preset=preset, grids=grids,
         seeds=list(dict.fromkeys(seeds)), dataset=args.dataset, dataset_kwargs=dataset_kwargs,
         steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,

@@ -30,6 +30,13 @@ def test_all_names_every_metric_and_cpu_leaves_out_the_costliest():
     assert {"irs", "jemmig", "downstream_gbt"} <= set(default)
 
 
+def test_smoke_leaves_out_the_cpu_sets_exclusions_and_the_costly_fits():
+    smoke = set(resolve_metrics(None, get_preset("smoke")))
+    cpu = set(resolve_metrics(None, get_preset("cpu")))
+    assert smoke == cpu - {"dci", "downstream_gbt"}
+    assert {"beta_vae", "factor_vae", "mig", "sap", "modularity_explicitness"} <= smoke
+
+
 def test_gap_metrics_reuse_migs_draw_and_give_their_standalone_result():
     tiny = get_dataset("tiny")
     names = ["mig", "irs", "mig_sup", "dcimig", "jemmig", "sap_continuous"]
