@@ -97,7 +97,7 @@ def evaluate_store(root: Path | str, *, metrics: Sequence[str] | None = None,
     evaluation set of :func:`resolve_evaluation`, computing only missing evaluations; nothing
     is trained. Idempotent and resumable (each evaluation is its own atomic file). Raises
     ``ValueError`` with one line when the directory holds no trained model."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     store = RunStore(root)
     store.check_layout()
@@ -115,8 +115,8 @@ def evaluate_store(root: Path | str, *, metrics: Sequence[str] | None = None,
               for name, params in evaluation["protocol"].items()]
     summary = EvaluationSummary(model_ids=ids)
     start = time.perf_counter()
-    bar = tqdm(total=len(ids), desc="evaluate", unit="model", disable=not progress,
-               dynamic_ncols=True)
+    bar = progress_bar(total=len(ids), desc="evaluate", unit="model", disable=not progress,
+                       dynamic_ncols=True)
     try:
         for model_id in ids:
             _evaluate_one(store, model_id, wanted, summary)

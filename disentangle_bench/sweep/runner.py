@@ -4,7 +4,8 @@ A run is one trained model and the evaluations asked of it. Runs whose model is 
 whose evaluations are all stored are skipped before any task is submitted (a re-run costs
 nothing for them); a run whose model is stored but lacks evaluations only scores (``evaluated``).
 ``force=True`` deletes and re-runs them. The overall progress bar counts runs done / total with
-an ETA; the per-run training bars come from the training layer (in-process runs only).
+an ETA; the per-run training bars come from the training layer (in-process runs only). When
+stderr is not a terminal, both are whole lines, one per run (``disentangle_bench.progress``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class SweepSummary:
 def run_sweep(specs: Sequence[RunSpec], store: RunStore, executor: Executor, *,
               force: bool = False, progress: bool = True) -> SweepSummary:
     """Run every spec not yet finished in ``store``; failures are recorded, never raised."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     store.check_layout()
     start = time.perf_counter()
@@ -70,15 +71,17 @@ def run_sweep(specs: Sequence[RunSpec], store: RunStore, executor: Executor, *,
             summary.actions[spec.run_id] = "cached"
         else:
             todo.append(spec)
-    bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="sweep", unit="run",
-               disable=not progress, dynamic_ncols=True, position=0, leave=True)
+    bar = progress_bar(total=len(specs), initial=len(specs) - len(todo), desc="sweep",
+                       unit="run", disable=not progress, dynamic_ncols=True, position=0,
+                       leave=True)
     by_id = {spec.run_id: spec for spec in todo}
     events = executor.run(todo, str(store.root), progress=progress)
     try:
         for done in events:
             action = _collect(store, by_id[done.run_id], done, summary)
-            bar.update(1)
-            bar.set_postfix_str(f"last: {summary.labels[done.run_id]} {action}", refresh=True)
+            bar.set_postfix_str(f"last: {summary.labels[done.run_id]} {action}", refresh=False)
+            bar.update(1)  # a log's line for this run names it
+            bar.refresh()
     finally:
         bar.close()
         if hasattr(events, "close"):  # Ctrl-C here, not in the executor: stop it now

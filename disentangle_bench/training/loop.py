@@ -41,6 +41,7 @@ from .. import __version__
 from ..data import GroundTruthDataset, get_dataset, observation_batch
 from ..interrupt import stop_requested, training_section
 from ..models import Objective
+from ..progress import EVERY_PERCENT, progress_bar
 from .config import TrainConfig
 from .trained_model import (
     MODEL_FILE,
@@ -222,9 +223,9 @@ class _Run:
     def train_until(self, last: int, out: Path | None, progress: bool,
                     callback: StepCallback | None = None) -> None:
         config = self.config
-        bar = tqdm(
+        bar = progress_bar(
             total=config.steps, initial=self.step, disable=not progress, unit="step",
-            desc=f"{config.model} seed {config.seed}", dynamic_ncols=True,
+            desc=f"{config.model} seed {config.seed}", every=EVERY_PERCENT, dynamic_ncols=True,
         )  # fmt: skip
         window_start = time.perf_counter()
         try:
