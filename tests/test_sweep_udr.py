@@ -126,6 +126,7 @@ def test_a_smoke_group_without_active_latents_is_undefined_with_its_reason_and_e
     assert main([*args, "--betas", "2", "1000", "--num-seeds", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "UDR: 2 configuration group(s) (2 computed" in printed and "FAILED" not in printed
+    assert "UDR undefined (NaN) for 2 model(s): no active latent" in printed
     results = pd.read_csv(out / "results.csv").set_index("hparams.beta")
     dead = results.loc[1000.0]
     assert (dead["active_units"] == 0).all()  # the premise: no active latent

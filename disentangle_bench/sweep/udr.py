@@ -122,6 +122,7 @@ class UDRSummary:
     cached: int = 0
     singletons: int = 0
     failures: list[str] = field(default_factory=list)
+    undefined: dict[str, int] = field(default_factory=dict)  # reason -> models with a NaN UDR
     evaluations: dict[str, str] = field(default_factory=dict)  # model id -> UDR eval id
     seconds: float = 0.0
 
@@ -132,6 +133,10 @@ class UDRSummary:
             lines = [f"UDR: {self.computed + self.cached} configuration group(s) "
                      f"({self.computed} computed, {self.cached} cached) in {self.seconds:.0f} s"
                      + (f"; {self.singletons} with one seed skipped" if self.singletons else "")]
+        if self.undefined:
+            count = sum(self.undefined.values())
+            lines.append(f"UDR undefined (NaN) for {count} model(s): " + "; ".join(
+                f"{reason} ({n})" for reason, n in self.undefined.items()))
         return lines + [f"FAILED UDR {line}" for line in self.failures]
 
 
@@ -154,12 +159,15 @@ def compute_store_udr(store: RunStore, model_ids: Sequence[str], *, preset: str 
             continue
         evaluation = group_evaluation(members, protocol, seed)
         summary.evaluations.update({m: evaluation.eval_id for m in members})
-        if all(store.read_eval(m, evaluation) is not None for m in members):
+        records = [store.read_eval(m, evaluation) for m in members]
+        if all(record is not None for record in records):
             summary.cached += 1
+            _count_undefined(summary, records)
             continue
         try:
             _compute_group(store, members, evaluation, protocol, seed, load)
             summary.computed += 1
+            _count_undefined(summary, [store.read_eval(m, evaluation) for m in members])
         except Exception as error:  # noqa: BLE001 - recorded per member, the sweep goes on
             for member in members:
                 store.write_eval_error(member, evaluation, error)
@@ -167,6 +175,14 @@ def compute_store_udr(store: RunStore, model_ids: Sequence[str], *, preset: str 
                                     f"{type(error).__name__}: {error}".splitlines()[0])
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _count_undefined(summary: UDRSummary, records: Sequence[dict[str, Any] | None]) -> None:
+    """Add the stored members' reasons for a NaN UDR to ``summary.undefined``."""
+    for record in records:
+        reason = (((record or {}).get("result") or {}).get("scores") or {}).get("reason")
+        if reason:
+            summary.undefined[reason] = summary.undefined.get(reason, 0) + 1
 
 
 def _compute_group(store: RunStore, members: list[str], evaluation: EvalSpec,
