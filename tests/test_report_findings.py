@@ -145,3 +145,12 @@ def test_one_seed_plots_say_so_on_the_figure_and_titles_wrap():
     assert "over 3 seeds" in seed_caption(synthetic_results(seeds=3))
     title = panel_title("reconstruction_posterior_mean")
     assert "\n" in title and all(len(line) <= TITLE_WIDTH for line in title.splitlines())
+
+
+def test_udr_computed_but_undefined_everywhere_is_not_called_missing():
+    from disentangle_bench.report.udr import ALL_UNDEFINED, NEEDS_SEEDS, UDR_COLUMN, udr_markdown
+
+    frame = synthetic_results(seeds=2)
+    assert udr_markdown(frame) == NEEDS_SEEDS
+    frame[UDR_COLUMN] = np.nan
+    assert udr_markdown(frame) == ALL_UNDEFINED

@@ -28,6 +28,9 @@ COLUMNS = ["score", "rho", "p", "n", "verdict"]
 NEEDS_SEEDS = ("UDR (Duan et al. 2020) compares models of one configuration trained with "
                "different seeds, so it needs `--num-seeds` ≥ 2; this sweep has no "
                "configuration with 2 trained seeds, so no UDR was computed.")
+ALL_UNDEFINED = ("UDR was computed for each configuration with 2 or more trained seeds, but it "
+                 "is undefined (NaN) for every model; each model's reason (e.g. no active "
+                 "latent, or no posterior for the AE) is listed under the undefined scores.")
 NOTE = ("UDR (Duan et al. 2020): each model's median agreement with the other seeds of its "
         "configuration (lasso on shared observations; protocol in the Metric protocols table, "
         "definition in docs/metrics.md). Spearman's ρ "
@@ -79,9 +82,10 @@ def udr_correlations(results: pd.DataFrame) -> pd.DataFrame:
 
 def udr_markdown(results: pd.DataFrame) -> str:
     """The report's UDR section body (Markdown): the note and the table, or why there is none."""
-    if UDR_COLUMN not in results.columns or not pd.to_numeric(
-            results[UDR_COLUMN], errors="coerce").notna().any():
+    if UDR_COLUMN not in results.columns:
         return NEEDS_SEEDS
+    if not pd.to_numeric(results[UDR_COLUMN], errors="coerce").notna().any():
+        return ALL_UNDEFINED
     table = udr_correlations(results)
     lines = [NOTE, "", "| score | Spearman ρ with UDR | p | n models | verdict |",
              "|---|---:|---:|---:|---|"]
