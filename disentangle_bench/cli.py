@@ -553,8 +553,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group("execution and output")
     run.add_argument("--executor", default="local", choices=list_executors(),
                      help="where runs execute (default local)")
-    run.add_argument("--jobs", type=int, default=1,
-                     help="runs at once (local: 1 = in-process, N = N spawned processes)")
+    run.add_argument("--jobs", type=int, default=None,
+                     help="runs at once (local: 1 = in-process, N = N spawned processes; "
+                          "default: the preset's, cpu: the cores free at the start, at most "
+                          "one per run; paper and smoke: 1)")
     run.add_argument("--threads", type=int, default=None, metavar="N",
                      help="torch threads per run (default: OMP_NUM_THREADS when set, else the "
                           "cores free at the start, i.e. cores minus the load average, divided "
@@ -661,6 +663,8 @@ def _plan(argv: list[str]) -> tuple[argparse.Namespace, list[Any], Any]:
     try:
         request = build_request(args)
         specs = expand(request)
+        if args.jobs is None:
+            args.jobs = request.preset.jobs_for(len(specs))
         _check_executor_options(args)
         executor = executor_class(args.executor).from_args(args)
     except UsageError:
