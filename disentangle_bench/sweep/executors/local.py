@@ -16,8 +16,9 @@ workers at once (their runs keep their last checkpoint).
 
 Nothing outlives the sweep: a worker dies with its parent, whether the parent exits, is killed or
 gets SIGKILL (:func:`_exit_with_parent`: Linux's parent-death signal, elsewhere a watchdog thread),
-and when the pool is done the parent stops the multiprocessing resource tracker that the pool's
-queues started, which would otherwise exit only after the command had.
+the parent reaps its workers, and as the process exits it stops the multiprocessing resource
+tracker that the pool's queues started, which would otherwise exit only after the command had
+(:func:`_stop_resource_tracker_at_exit`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import multiprocessing.resource_tracker
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -44,6 +46,12 @@ STOP_GRACE_SECONDS = 20.0
 PR_SET_PDEATHSIG = 1
 #: How often a worker's watchdog looks for its parent where no parent-death signal exists.
 WATCHDOG_SECONDS = 1.0
+#: At exit, how long the resource tracker gets to finish after its pipe is closed before it is
+#: killed (it needs milliseconds; only a process still holding its pipe would make it wait).
+TRACKER_EXIT_SECONDS = 10.0
+#: Exit priority of the tracker's stop among multiprocessing's finalizers: after every other one,
+#: since each semaphore's finalizer (priority 0) tells the tracker, and would restart a stopped one.
+TRACKER_STOP_PRIORITY = -100
 
 
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
@@ -146,6 +154,7 @@ class LocalExecutor(Executor):
 
     def _run_pool(self, specs: Sequence[RunSpec], store_root: str) -> Iterator[TaskDone]:
         context = multiprocessing.get_context("spawn")
+        _stop_resource_tracker_at_exit()
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                    initializer=_init_worker, initargs=(self.threads, os.getpid()))
         pending: dict[Future, str] = {}
@@ -165,8 +174,6 @@ class LocalExecutor(Executor):
         except BaseException:  # Ctrl-C, an abandoned generator, any failure here
             _stop_pool(pool, pending)
             raise
-        finally:
-            _stop_resource_tracker()
 
 
 def _stop_pool(pool: ProcessPoolExecutor, pending: dict[Future, str]) -> None:
@@ -196,14 +203,43 @@ def _stop_pool(pool: ProcessPoolExecutor, pending: dict[Future, str]) -> None:
         process.join()
 
 
+def _stop_resource_tracker_at_exit() -> None:
+    """Have this process stop multiprocessing's resource tracker as it exits (once registered,
+    later calls do nothing). The tracker exits by itself only once every process holding its
+    pipe has, so after the command: init reaped it. Stopping it earlier would not do: each
+    semaphore's exit finalizer tells the tracker, and a stopped one would be started again."""
+    if not _TRACKER_STOP["registered"]:
+        _TRACKER_STOP["registered"] = True
+        multiprocessing.util.Finalize(None, _stop_resource_tracker,
+                                      exitpriority=TRACKER_STOP_PRIORITY)
+
+
+_TRACKER_STOP = {"registered": False}
+
+
 def _stop_resource_tracker() -> None:
-    """Stop the resource tracker that the pool's queues started (it exits by itself only once
-    every process holding its pipe has, so after the command; the next pool starts a new one).
-    Call it only when the workers are gone: it waits for the tracker to exit."""
+    """Close the tracker's pipe and reap it, killing it if it is not done within
+    :data:`TRACKER_EXIT_SECONDS` (ResourceTracker's attributes are private; Python 3.10-3.14)."""
     tracker = getattr(multiprocessing.resource_tracker, "_resource_tracker", None)
-    stop = getattr(tracker, "_stop", None)  # private API, present in Python 3.8-3.14
-    if stop is not None:
-        stop()
+    lock = getattr(tracker, "_lock", None)
+    if lock is None:
+        return
+    with lock:
+        fd, pid = getattr(tracker, "_fd", None), getattr(tracker, "_pid", None)
+        if fd is None or pid is None:
+            return
+        tracker._fd = tracker._pid = None
+        os.close(fd)
+        deadline = time.monotonic() + TRACKER_EXIT_SECONDS
+        try:
+            while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    return
+                time.sleep(0.01)
+        except ChildProcessError:  # reaped elsewhere
+            pass
 
 
 def _ask_to_stop(process: multiprocessing.process.BaseProcess) -> None:
