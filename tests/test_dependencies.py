@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,3 +58,31 @@ def test_every_third_party_import_of_the_package_is_declared():
     undeclared = {module: where for module, where in _imported_top_level_modules().items()
                   if not {_normal(d) for d in distributions.get(module, [module])} & declared}
     assert undeclared == {}, f"imported but not in pyproject.toml: {undeclared}"
+
+
+def _lowest_versions_script():
+    """``.ci/lowest_versions.py``, which CI runs to pin each dependency at its lower bound."""
+    spec = importlib.util.spec_from_file_location("lowest_versions",
+                                                  ROOT / ".ci" / "lowest_versions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ci_pins_every_dependency_at_its_lower_bound():
+    """CI's lowest environment installs each dependency at its '>=' bound, torch's being the
+    oldest release CI installs (2.13: older ones are multi-GB CUDA downloads)."""
+    pins = _lowest_versions_script().lowest_versions(ROOT / "pyproject.toml")
+    text = (ROOT / "pyproject.toml").read_text()
+    required = re.search(r"\ndependencies = \[(.*?)\n\]", text, re.S).group(1)
+    names = {_normal(n) for n in re.findall(r'^\s*"([A-Za-z0-9_.\-]+)', required, re.M)}
+    assert len(pins) == len(names) >= 10
+    assert {_normal(pin.split("==")[0]) for pin in pins} == names
+    assert "torch==2.13" in pins and "scikit-learn==1.9" in pins
+
+
+def test_a_dependency_without_a_single_lower_bound_stops_ci(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = [\n    "numpy>=1.24",\n    "scipy<2",\n]\n')
+    with pytest.raises(SystemExit, match="scipy<2"):
+        _lowest_versions_script().lowest_versions(tmp_path / "pyproject.toml")
