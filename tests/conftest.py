@@ -16,3 +16,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """``(root, ReportPaths)`` of the report written from ``test_sweep_store.make_store``'s
+    hand-written store (no training needed)."""
+    from test_sweep_store import make_store
+
+    from disentangle_bench.report import write_report
+
+    root = tmp_path_factory.mktemp("store")
+    make_store(root)
+    return root, write_report(root)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
-from test_sweep_store import make_store
 
-from disentangle_bench.report import write_report
 from disentangle_bench.report.findings import PREDECLARED, findings, findings_lines
 from disentangle_bench.report.stats import holm
 from disentangle_bench.report.tables import HEADLINE_SCORES, headline_table, summary_table
@@ -114,13 +111,6 @@ def test_headline_table_holds_the_named_scores_and_no_raw_sub_keys():
                                  names["mig.discrete_mig"], names["sap.SAP_score"]]
     assert not any("." in name or "_" in name for name in table.index)
     assert table.loc[names["mig.discrete_mig"], "vae"].endswith("(3)")  # an interval, n = 3
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    root = tmp_path_factory.mktemp("store")
-    make_store(root)
-    return root, write_report(root)
 
 
 def test_the_report_opens_with_the_findings_then_the_headline_table(report):

@@ -6,7 +6,6 @@ import base64
 import re
 
 import numpy as np
-import pytest
 from test_sweep_store import make_store
 
 from disentangle_bench.report import write_report
@@ -14,13 +13,6 @@ from disentangle_bench.report.plots import curve_points, model_display, mosaic, 
 from disentangle_bench.sweep import EvalSpec, RunStore, load_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    root = tmp_path_factory.mktemp("store")
-    make_store(root)
-    return root, write_report(root)
 
 
 def test_every_figure_is_written_as_png(report):
