@@ -144,3 +144,13 @@ def test_udr_computed_but_undefined_everywhere_is_not_called_missing():
     assert udr_markdown(frame) == NEEDS_SEEDS
     frame[UDR_COLUMN] = np.nan
     assert udr_markdown(frame) == ALL_UNDEFINED
+
+
+def test_runs_that_differ_in_more_than_beta_are_not_tested():
+    frame = synthetic_results(seeds=3)
+    frame["steps"] = np.where(frame["seed"] == 0, 250, 400)
+    items = findings(frame)
+    assert all(f.verdict == "no test: the β runs also differ in steps; compare one setting at "
+               "a time" for f in items)
+    frame["steps"] = 250
+    assert findings(frame)[0].verdict == "detected"

@@ -159,12 +159,27 @@ def findings(results: pd.DataFrame,
     return out
 
 
+def mixed_settings(runs: pd.DataFrame) -> list[str]:
+    """Settings other than β and the seed that differ between the β runs (e.g. ``steps``, or
+    a second hyperparameter): then β is not the only thing compared, and nothing is tested."""
+    from .tables import GROUPING_FIELDS
+
+    columns = [c for c in runs.columns if c.startswith("hparams.") and c != "hparams.beta"]
+    return [c for c in [*GROUPING_FIELDS, *columns]
+            if c in runs and runs[c].astype(str).nunique() > 1]
+
+
 def _test(comparison: Comparison, runs: pd.DataFrame) -> Finding:
     finding = Finding(comparison)
     levels = sorted(runs["beta"].unique()) if len(runs) else []
     if comparison.column not in runs or len(levels) < 2 or 1.0 not in levels:
         finding.reason = ("no test: needs a VAE (β = 1) and β-VAEs at another β, with "
                           f"{comparison.label} scored")
+        return finding
+    mixed = mixed_settings(runs)
+    if mixed:
+        finding.reason = (f"no test: the β runs also differ in {', '.join(mixed)}; compare "
+                          "one setting at a time")
         return finding
     if comparison.kind == "versus":
         runs = runs[runs["beta"].isin([1.0, levels[-1]])]

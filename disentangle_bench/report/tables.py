@@ -23,6 +23,7 @@ by ``, eval sd X`` when the models have several evaluation seeds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -239,7 +240,7 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def headline_markdown(summary: pd.DataFrame, label=str) -> str:
+def headline_markdown(summary: pd.DataFrame, label: Callable[[str], str] = str) -> str:
     """GitHub Markdown of :func:`headline_table`; ``label`` renders the column headers."""
     frame = headline_table(summary)
     if frame.empty:
@@ -299,7 +300,7 @@ def more_seeds_command(command: str | None, seeds: int = 3) -> str:
     return shlex.join([*kept, "--num-seeds", str(seeds)])
 
 
-def text_table(summary: pd.DataFrame, label=str) -> str:
+def text_table(summary: pd.DataFrame, label: Callable[[str], str] = str) -> str:
     """Plain-text rendering of :func:`headline_table` for the terminal (the full table is in
     summary.md); ``label`` renders the column headers."""
     frame = headline_table(summary)
