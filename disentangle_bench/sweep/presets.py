@@ -23,9 +23,9 @@ from typing import Any
 PAPER_STEPS = 300_000
 #: ``Preset.latent_dim`` value meaning one latent per ground-truth factor that varies.
 PER_FACTOR = "per-factor"
-#: ``Preset.jobs`` value meaning one run per free core (a small network trains nearly as fast
-#: on one thread as on two, and the metrics are single-threaded: two runs at once keep both
-#: cores busy through the scoring; docs/recipes.md).
+#: ``Preset.jobs`` value meaning one run per free core: most of the scoring runs on one thread,
+#: so two runs at once keep both cores busy through it (not timed against ``--jobs 1`` yet;
+#: docs/runner.md).
 FREE_CORES = "free-cores"
 
 
