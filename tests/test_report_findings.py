@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from disentangle_bench.report.findings import PREDECLARED, findings, findings_lines
 from disentangle_bench.report.stats import holm
@@ -154,3 +155,21 @@ def test_runs_that_differ_in_more_than_beta_are_not_tested():
                "a time" for f in items)
     frame["steps"] = 250
     assert findings(frame)[0].verdict == "detected"
+
+
+def test_the_welch_interval_is_the_textbook_one_even_at_a_zero_difference():
+    import scipy.stats
+
+    frame = synthetic_results(seeds=3)
+    vae = frame["model"] == "vae"
+    top = frame["hparams.beta"] == 8.0
+    frame.loc[vae, "factor_vae.eval_accuracy"] = [0.4, 0.5, 0.6]
+    frame.loc[top, "factor_vae.eval_accuracy"] = [0.45, 0.5, 0.55]
+    versus = next(f for f in findings(frame) if (f.comparison.kind, f.comparison.column)
+                  == ("versus", "factor_vae.eval_accuracy"))
+    se = np.sqrt(np.var([0.4, 0.5, 0.6], ddof=1) / 3 + np.var([0.45, 0.5, 0.55], ddof=1) / 3)
+    df = se ** 4 / ((0.01 / 3) ** 2 / 2 + (0.0025 / 3) ** 2 / 2)
+    half = scipy.stats.t.ppf(0.975, df) * se
+    assert versus.estimate == pytest.approx(0.0, abs=1e-12)
+    assert (versus.low, versus.high) == pytest.approx((-half, half))
+    assert versus.verdict == "not detected at this budget"
