@@ -151,7 +151,12 @@ def findings(results: pd.DataFrame,
              comparisons: tuple[Comparison, ...] = PREDECLARED) -> list[Finding]:
     """Every comparison in ``comparisons``, tested on ``results`` (``sweep.load_results``),
     Holm-adjusted over those that could be tested."""
-    runs = beta_runs(results)
+    return tested_runs(beta_runs(results), comparisons)
+
+
+def tested_runs(runs: pd.DataFrame,
+                comparisons: tuple[Comparison, ...] = PREDECLARED) -> list[Finding]:
+    """:func:`findings` on the rows :func:`beta_runs` already gave."""
     out = [_test(c, runs) for c in comparisons]
     adjusted = holm(np.array([f.p for f in out]))
     for finding, p_holm in zip(out, adjusted):

@@ -28,7 +28,7 @@ from ..sweep.run import ACTIVE_UNIT_THRESHOLD
 from ..sweep.store import ARTIFACTS, EVAL_LOG, TRAIN_LOG, RunStore
 from . import plots
 from .claims import claims_html, claims_markdown, write_claims
-from .findings import FINDINGS_HEADING, beta_runs, findings, findings_lines
+from .findings import FINDINGS_HEADING, beta_runs, findings_lines, tested_runs
 from .latents import name_latents
 from .locatello import (
     MIN_PAIRED_RUNS,
@@ -98,9 +98,10 @@ def write_tables(root: Path | str, *, all_runs: bool = False,
 
 def finding_lines(results: pd.DataFrame) -> list[str]:
     """The findings section's lines: one per pre-declared comparison, or why there is none."""
-    if beta_runs(results).empty:
+    runs = beta_runs(results)
+    if runs.empty:
         return [NO_FINDINGS]
-    return findings_lines(findings(results))
+    return findings_lines(tested_runs(runs))
 
 
 def problem_lines(results: pd.DataFrame) -> list[str]:
